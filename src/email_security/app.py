@@ -1,0 +1,98 @@
+"""The ASGI application: routers under /client/v4, the envelope on every error."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from email_security import __version__
+from email_security.config import Settings
+from email_security.kit.db import Database
+from email_security.kit.envelope import envelope_response, error_response
+from email_security.kit.errors import (
+    ApiError,
+    BadRequest,
+    InternalError,
+    MethodNotAllowed,
+    NoRoute,
+)
+from email_security.kit.routes import resource_router
+from email_security.resources import RESOURCES
+
+API_PREFIX = "/client/v4"
+SETTINGS_PREFIX = API_PREFIX + "/accounts/{account_id}/email-security/settings"
+
+log = logging.getLogger("email_security")
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+    app = FastAPI(
+        title="Email Security Settings",
+        version=__version__,
+        description="Cloudflare Email Security Settings API (v4), self-hosted.",
+        openapi_url=API_PREFIX + "/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.database = database or Database(settings.database_url)
+
+    for resource in RESOURCES:
+        app.include_router(resource_router(resource), prefix=SETTINGS_PREFIX)
+
+    @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")
+    def healthz() -> Response:
+        with app.state.database.read() as session:
+            session.connection().exec_driver_sql("SELECT 1")
+        return envelope_response({"status": "ok"})
+
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    def render(exc: ApiError) -> Response:
+        errors = [detail.as_dict() for detail in exc.details]
+        return error_response(exc.status_code, errors, exc.headers or None)
+
+    @app.exception_handler(ApiError)
+    def api_error(_request: Request, exc: ApiError) -> Response:
+        return render(exc)
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        return render(_bad_request(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return render(NoRoute())
+        if exc.status_code == 405:
+            return render(MethodNotAllowed())
+        error = ApiError(str(exc.detail))
+        error.status_code = exc.status_code
+        return render(error)
+
+    @app.exception_handler(Exception)
+    def unexpected(_request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return render(InternalError())
+
+
+def _bad_request(errors: Any) -> BadRequest:
+    details = []
+    for error in list(errors)[:50]:
+        if error.get("type") == "json_invalid":
+            details.append(BadRequest("Malformed JSON body").details[0])
+            continue
+        location = [str(part) for part in error.get("loc", ())]
+        if location and location[0] in ("body", "query", "path", "header"):
+            location = location[1:]
+        details.extend(BadRequest.at(".".join(location), error.get("msg", "invalid")).details)
+    return BadRequest(details[0].message if details else None, details=details or None)

@@ -1,0 +1,90 @@
+"""The `email-security` command: serve, db upgrade, tokens."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+import typer
+
+from email_security.config import Settings
+
+app = typer.Typer(help="Email Security Settings service.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tokens_app, name="tokens")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8787,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the API (run `db upgrade` first)."""
+    import uvicorn
+
+    uvicorn.run(
+        "email_security.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to EMAIL_SECURITY_DATABASE_URL."""
+    from email_security.kit.migrate import upgrade
+
+    upgrade(Settings.from_env().database_url)
+    typer.echo("database is up to date")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    account: Annotated[str, typer.Option(help="Account id the token is bound to")],
+    read_only: Annotated[bool, typer.Option("--read-only", help="Reads only")] = False,
+    email: Annotated[
+        str | None, typer.Option(help="Also accept it as X-Auth-Key with this X-Auth-Email")
+    ] = None,
+) -> None:
+    """Create an API token; the token is printed once, as the last line."""
+    from email_security.kit.auth import create_token
+    from email_security.kit.db import Database
+
+    database = Database(Settings.from_env().database_url)
+    with database.write() as session:
+        token = create_token(session, account, read_only=read_only, email=email)
+    database.dispose()
+    typer.echo(f"account: {account}")
+    typer.echo(f"permission: {'read' if read_only else 'edit'}")
+    typer.echo(token)
+
+
+@tokens_app.command("bootstrap")
+def tokens_bootstrap(
+    account: Annotated[str | None, typer.Option(help="Account id (default: a new one)")] = None,
+) -> None:
+    """Create and print a first edit token, unless any token exists already."""
+    from email_security.kit.auth import any_token_exists, create_token
+    from email_security.kit.db import Database
+
+    database = Database(Settings.from_env().database_url)
+    with database.write() as session:
+        if any_token_exists(session):
+            typer.echo("an API token exists already; create more with `tokens create`")
+            return
+        account = account or secrets.token_hex(16)
+        token = create_token(session, account)
+    database.dispose()
+    typer.echo(f"first API token for account {account} (shown once, keep it):")
+    typer.echo(token)
+
+
+def main() -> None:
+    app()

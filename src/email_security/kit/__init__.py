@@ -1,0 +1,1 @@
+"""What every resource shares: storage, envelope, errors, listing, batch, auth."""

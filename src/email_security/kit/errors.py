@@ -1,0 +1,115 @@
+"""One error hierarchy; each class carries its HTTP status and Cloudflare-style error code.
+
+ApiError
+├── BadRequest            400  (invalid input; `source` points at the field)
+├── Unauthenticated       401
+├── PermissionDenied      403
+├── NotFound              404  (unknown object)
+│   └── NoRoute           404  (unknown path)
+├── MethodNotAllowed      405
+├── Conflict              409
+├── PayloadTooLarge       413
+├── RateLimited           429
+└── InternalError         500  (never reveals internals)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    code: int
+    message: str
+    pointer: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.pointer is not None:
+            out["source"] = {"pointer": self.pointer}
+        return out
+
+
+class ApiError(Exception):
+    status_code = 500
+    code = 1000
+    default_message = "Internal error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: list[ErrorDetail] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+        self.details = details or [ErrorDetail(self.code, self.message)]
+        self.headers = headers or {}
+
+
+class BadRequest(ApiError):
+    status_code = 400
+    code = 1001
+    default_message = "Invalid request"
+
+    @classmethod
+    def at(cls, location: str, message: str) -> BadRequest:
+        """An error about one input field; `location` is a dotted path like `posts.3.pattern`."""
+        text = f"{location}: {message}" if location else message
+        pointer = "/" + location.replace(".", "/") if location else None
+        return cls(text, details=[ErrorDetail(cls.code, text, pointer)])
+
+
+class Unauthenticated(ApiError):
+    status_code = 401
+    code = 10000
+    default_message = "Authentication error"
+
+
+class PermissionDenied(ApiError):
+    status_code = 403
+    code = 10001
+    default_message = "Permission denied"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = 7003
+    default_message = "Not found"
+
+
+class NoRoute(NotFound):
+    code = 7000
+    default_message = "No route for that URI"
+
+
+class MethodNotAllowed(ApiError):
+    status_code = 405
+    code = 7001
+    default_message = "Method not allowed"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = 1009
+    default_message = "Conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+    code = 1010
+    default_message = "Request body too large"
+
+
+class RateLimited(ApiError):
+    status_code = 429
+    code = 971
+    default_message = "Rate limited"
+
+
+class InternalError(ApiError):
+    status_code = 500
+    code = 1000
+    default_message = "Internal error"

@@ -1,0 +1,219 @@
+"""The HTTP endpoints of a declared resource: list, create, get, patch, put, delete, batch."""
+
+# No `from __future__ import annotations`: FastAPI reads these signatures at runtime and the
+# models in them are built per resource, inside `resource_router`.
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field, create_model
+from starlette.responses import Response
+
+from email_security.kit.accounts import bump_settings_version
+from email_security.kit.auth import EditAccess, ReadAccess, get_database
+from email_security.kit.db import Database
+from email_security.kit.envelope import Envelope, ListEnvelope, envelope_response
+from email_security.kit.fields import StrictInput
+from email_security.kit.listing import list_page, list_query_model
+from email_security.kit.resource import Resource
+from email_security.kit.service import ResourceService
+
+MAX_BATCH = 1000
+ID_MAX = 64
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+class ErrorBody(BaseModel):
+    code: int
+    message: str
+
+
+class ErrorEnvelope(BaseModel):
+    success: bool
+    errors: list[ErrorBody]
+    messages: list[ErrorBody]
+    result: None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": text}
+    for status, text in (
+        (400, "Invalid request"),
+        (401, "Missing or invalid credentials"),
+        (403, "Token not allowed for this account or operation"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (413, "Request body too large"),
+        (429, "Rate limited"),
+    )
+}
+
+
+class IdRef(StrictInput):
+    id: str = Field(max_length=ID_MAX, description="Entry identifier")
+
+
+class DeletedId(BaseModel):
+    id: str
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.title() for part in name.split("_"))
+
+
+def batch_models(resource: Resource) -> tuple[type[StrictInput], type[BaseModel]]:
+    """Request and result models of `POST /<resource>/batch` for the declared operations."""
+    entry_types: dict[str, Any] = {
+        "deletes": IdRef,
+        "patches": create_model(
+            f"{_pascal(resource.name)}BatchPatch",
+            __base__=resource.patch,
+            id=(str, Field(max_length=ID_MAX)),
+        ),
+        "puts": create_model(
+            f"{_pascal(resource.name)}BatchPut",
+            __base__=resource.put or resource.create,
+            id=(str, Field(max_length=ID_MAX)),
+        ),
+        "posts": resource.create,
+    }
+    request_fields: dict[str, Any] = {}
+    result_fields: dict[str, Any] = {}
+    for operation in resource.batch_operations:
+        request_fields[operation] = (
+            list[entry_types[operation]],
+            Field(max_length=MAX_BATCH, description=f"At most {MAX_BATCH} entries"),
+        )
+        result_type = DeletedId if operation == "deletes" else resource.output
+        result_fields[operation] = (list[result_type], ...)
+    name = _pascal(resource.name)
+    request: type[StrictInput] = create_model(
+        f"{name}BatchRequest", __base__=StrictInput, **request_fields
+    )
+    result: type[BaseModel] = create_model(f"{name}BatchResult", **result_fields)
+    return request, result
+
+
+def resource_router(resource: Resource) -> APIRouter:
+    service = ResourceService(resource)
+    router = APIRouter(prefix=f"/{resource.name}", tags=[resource.name])
+    title = resource.title
+    plural = resource.name.replace("_", " ")
+
+    ListQuery = list_query_model(resource)
+    Create = resource.create
+    Patch = resource.patch
+    Out = resource.output
+    ItemId = Annotated[
+        str, Path(alias=resource.id_param, max_length=ID_MAX, description=f"The {title} id")
+    ]
+
+    @router.get(
+        "",
+        summary=f"List {plural}",
+        response_model=ListEnvelope[Out],
+        responses=ERROR_RESPONSES,
+    )
+    def list_items(
+        principal: ReadAccess, database: DatabaseDep, query: Annotated[ListQuery, Query()]
+    ) -> Response:
+        with database.read() as session:
+            page = list_page(session, resource, principal.account_id, query)
+            result = [resource.serialise(row) for row in page.rows]
+        return envelope_response(result, result_info=page.result_info())
+
+    @router.post(
+        "",
+        summary=f"Create an {title}" if title[0] in "aeiou" else f"Create a {title}",
+        status_code=201,
+        response_model=Envelope[Out],
+        responses=ERROR_RESPONSES,
+    )
+    def create_item(principal: EditAccess, database: DatabaseDep, body: Create) -> Response:
+        with database.write() as session:
+            bump_settings_version(session, principal.account_id)
+            row = service.create(session, principal.account_id, body)
+            service.flush(session)
+            result = resource.serialise(row)
+        return envelope_response(result, status_code=201)
+
+    @router.get(
+        "/{" + resource.id_param + "}",
+        summary=f"Get one {title}",
+        response_model=Envelope[Out],
+        responses=ERROR_RESPONSES,
+    )
+    def get_item(principal: ReadAccess, database: DatabaseDep, item_id: ItemId) -> Response:
+        with database.read() as session:
+            result = resource.serialise(service.get(session, principal.account_id, item_id))
+        return envelope_response(result)
+
+    @router.patch(
+        "/{" + resource.id_param + "}",
+        summary=f"Change some fields of one {title}",
+        response_model=Envelope[Out],
+        responses=ERROR_RESPONSES,
+    )
+    def patch_item(
+        principal: EditAccess, database: DatabaseDep, item_id: ItemId, body: Patch
+    ) -> Response:
+        with database.write() as session:
+            bump_settings_version(session, principal.account_id)
+            row = service.get(session, principal.account_id, item_id)
+            service.update(session, row, body, replace=False)
+            service.flush(session)
+            result = resource.serialise(row)
+        return envelope_response(result)
+
+    if resource.put is not None:
+        Put = resource.put
+
+        @router.put(
+            "/{" + resource.id_param + "}",
+            summary=f"Replace one {title}",
+            response_model=Envelope[Out],
+            responses=ERROR_RESPONSES,
+        )
+        def put_item(
+            principal: EditAccess, database: DatabaseDep, item_id: ItemId, body: Put
+        ) -> Response:
+            with database.write() as session:
+                bump_settings_version(session, principal.account_id)
+                row = service.get(session, principal.account_id, item_id)
+                service.update(session, row, body, replace=True)
+                service.flush(session)
+                result = resource.serialise(row)
+            return envelope_response(result)
+
+    @router.delete(
+        "/{" + resource.id_param + "}",
+        summary=f"Delete one {title}",
+        response_model=Envelope[DeletedId],
+        responses=ERROR_RESPONSES,
+    )
+    def delete_item(principal: EditAccess, database: DatabaseDep, item_id: ItemId) -> Response:
+        with database.write() as session:
+            bump_settings_version(session, principal.account_id)
+            row = service.get(session, principal.account_id, item_id)
+            service.delete(session, [row])
+        return envelope_response({"id": str(row.id)})
+
+    if resource.batch_operations:
+        BatchRequest, BatchResult = batch_models(resource)
+
+        @router.post(
+            "/batch",
+            summary=f"Apply many {plural} changes atomically",
+            description="deletes, then patches, then puts, then posts, in one transaction: "
+            "any invalid entry fails the whole batch and nothing changes.",
+            response_model=Envelope[BatchResult],
+            responses=ERROR_RESPONSES,
+        )
+        def batch(principal: EditAccess, database: DatabaseDep, body: BatchRequest) -> Response:
+            with database.write() as session:
+                bump_settings_version(session, principal.account_id)
+                result = service.batch(session, principal.account_id, body)
+            return envelope_response(result)
+
+    return router

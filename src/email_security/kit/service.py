@@ -1,0 +1,166 @@
+"""Create, read, update, delete and batch for any declared resource, inside one transaction.
+
+Nothing here commits: the caller's write transaction does, once, after everything passed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from email_security.kit.db import utcnow
+from email_security.kit.errors import BadRequest, Conflict, NotFound
+from email_security.kit.resource import FieldError, Resource
+
+
+def _parse_id(item_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(item_id)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _at(location: str, name: str) -> str:
+    return f"{location}.{name}" if location else name
+
+
+class ResourceService:
+    def __init__(self, resource: Resource) -> None:
+        self.resource = resource
+        self.model = resource.model
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def get(self, session: Session, account_id: str, item_id: str, location: str = "") -> Any:
+        uid = _parse_id(item_id)
+        row = None
+        if uid is not None:
+            row = session.scalar(
+                select(self.model).where(self.model.id == uid, self.model.account_id == account_id)
+            )
+        if row is None:
+            raise self._not_found(item_id, location)
+        return row
+
+    def get_many(
+        self, session: Session, account_id: str, item_ids: Sequence[str], location: str
+    ) -> list[Any]:
+        """The rows for the ids, in order; any missing or repeated id fails the request."""
+        parsed = [_parse_id(item_id) for item_id in item_ids]
+        wanted = {uid for uid in parsed if uid is not None}
+        found: dict[uuid.UUID, Any] = {}
+        for chunk in _chunks(sorted(wanted), 500):
+            statement = select(self.model).where(
+                self.model.id.in_(chunk), self.model.account_id == account_id
+            )
+            found.update((row.id, row) for row in session.scalars(statement))
+        rows: list[Any] = []
+        seen: set[uuid.UUID] = set()
+        for index, (item_id, uid) in enumerate(zip(item_ids, parsed, strict=True)):
+            if uid is None or uid not in found:
+                raise self._not_found(item_id, f"{location}.{index}")
+            if uid in seen:
+                raise BadRequest.at(f"{location}.{index}.id", f"id {item_id} is repeated")
+            seen.add(uid)
+            rows.append(found[uid])
+        return rows
+
+    def _not_found(self, item_id: str, location: str) -> NotFound:
+        where = f"{location}.id: " if location else ""
+        return NotFound(f"{where}{self.resource.title} {item_id!r} not found")
+
+    # --- writes --------------------------------------------------------------------------
+
+    def create(self, session: Session, account_id: str, body: BaseModel, location: str = "") -> Any:
+        values = self._prepare({}, _all_fields(body, self.resource.stored_fields), location)
+        now = utcnow()
+        row = self.model(
+            id=uuid.uuid4(), account_id=account_id, created_at=now, modified_at=now, **values
+        )
+        session.add(row)
+        return row
+
+    def update(
+        self, session: Session, row: Any, body: BaseModel, *, replace: bool, location: str = ""
+    ) -> Any:
+        stored = self.resource.stored_fields
+        sent = _all_fields(body, stored) if replace else _sent_fields(body, stored)
+        current = {name: getattr(row, name) for name in stored}
+        for name, value in self._prepare(current, sent, location).items():
+            setattr(row, name, value)
+        row.modified_at = utcnow()
+        return row
+
+    def delete(self, session: Session, rows: Sequence[Any]) -> None:
+        ids = [row.id for row in rows]
+        for chunk in _chunks(ids, 500):
+            session.execute(delete(self.model).where(self.model.id.in_(chunk)))
+
+    def flush(self, session: Session) -> None:
+        try:
+            session.flush()
+        except IntegrityError:
+            raise Conflict(f"The {self.resource.title} conflicts with an existing one") from None
+
+    def _prepare(
+        self, current: dict[str, Any], sent: dict[str, Any], location: str
+    ) -> dict[str, Any]:
+        normalise = self.resource.normalise
+        if normalise is None:
+            return sent
+        try:
+            updates = normalise({**current, **sent}, frozenset(sent))
+        except FieldError as exc:
+            raise BadRequest.at(_at(location, exc.field_name), exc.message) from None
+        return {**sent, **updates}
+
+    # --- batch ---------------------------------------------------------------------------
+
+    def batch(self, session: Session, account_id: str, body: BaseModel) -> dict[str, list[Any]]:
+        """deletes -> patches -> puts -> posts; the caller's transaction makes it atomic."""
+        result: dict[str, list[Any]] = {}
+        operations = self.resource.batch_operations
+        if "deletes" in operations:
+            entries = body.deletes  # type: ignore[attr-defined]
+            rows = self.get_many(session, account_id, [e.id for e in entries], "deletes")
+            self.delete(session, rows)
+            result["deletes"] = [{"id": str(row.id)} for row in rows]
+        changed: dict[str, list[Any]] = {}
+        for operation in ("patches", "puts"):
+            if operation not in operations:
+                continue
+            entries = getattr(body, operation)
+            rows = self.get_many(session, account_id, [e.id for e in entries], operation)
+            changed[operation] = [
+                self.update(
+                    session, row, entry, replace=operation == "puts", location=f"{operation}.{i}"
+                )
+                for i, (row, entry) in enumerate(zip(rows, entries, strict=True))
+            ]
+        if "posts" in operations:
+            changed["posts"] = [
+                self.create(session, account_id, entry, f"posts.{i}")
+                for i, entry in enumerate(body.posts)  # type: ignore[attr-defined]
+            ]
+        self.flush(session)
+        for operation, rows in changed.items():
+            result[operation] = [self.resource.serialise(row) for row in rows]
+        return result
+
+
+def _sent_fields(body: BaseModel, stored: frozenset[str]) -> dict[str, Any]:
+    return {name: getattr(body, name) for name in body.model_fields_set if name in stored}
+
+
+def _all_fields(body: BaseModel, stored: frozenset[str]) -> dict[str, Any]:
+    return {name: getattr(body, name) for name in type(body).model_fields if name in stored}
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]

@@ -1,0 +1,133 @@
+"""Validation and normalisation of EMAIL, DOMAIN and IP patterns and RE2 regexes.
+
+Pure Python: shared by the API (when a pattern is written) and the policy engine (when a
+message is evaluated), so both agree on what a pattern means.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+import idna
+import re2
+from email_validator import EmailNotValidError, validate_email
+
+PatternType = Literal["EMAIL", "DOMAIN", "IP", "UNKNOWN"]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Address blocks that are never a public mail source (IANA special-purpose registries).
+# A CIDR overlapping any of them is refused, not only one inside them. The documentation
+# ranges (192.0.2.0/24, 2001:db8::/32, ...) stay allowed so that documented examples work.
+_NON_GLOBAL_NETWORKS: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(block)
+    for block in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/127",
+        "::ffff:0:0/96",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    )
+)
+
+
+class PatternError(ValueError):
+    """A pattern that is not valid for its type; the message is safe to show users."""
+
+
+def normalise_domain(text: str) -> str:
+    """A hostname in lower-case A-label form (UTS 46), without a trailing dot."""
+    name = text.strip()
+    if name.endswith("."):
+        name = name[:-1]
+    if not name:
+        raise PatternError("must be a domain name")
+    try:
+        ascii_name = idna.encode(name, uts46=True, std3_rules=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise PatternError(f"is not a valid domain name ({exc})") from None
+    if len(ascii_name) > 253:
+        raise PatternError("is not a valid domain name (longer than 253 characters)")
+    if ascii_name.rsplit(".", 1)[-1].isdigit():
+        raise PatternError("is not a valid domain name (looks like an IP address)")
+    return ascii_name
+
+
+def normalise_email(text: str) -> str:
+    """An address with its domain in lower-case A-label form; the local part is kept."""
+    try:
+        parsed = validate_email(text.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise PatternError(f"is not a valid email address ({exc})") from None
+    return f"{parsed.local_part}@{parsed.ascii_domain}"
+
+
+def parse_ip(text: str) -> IPAddress:
+    """An IP address; IPv4-mapped IPv6 addresses become plain IPv4."""
+    address = ipaddress.ip_address(text.strip())
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def parse_network(text: str) -> IPNetwork:
+    """An address or CIDR as a network; an IPv4-mapped IPv6 network becomes IPv4."""
+    network = ipaddress.ip_network(text.strip(), strict=False)
+    if isinstance(network, ipaddress.IPv6Network):
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None and network.prefixlen >= 96:
+            return ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}", strict=False)
+    return network
+
+
+def normalise_ip(text: str) -> str:
+    """A globally routable address or CIDR in canonical form (host bits cleared)."""
+    try:
+        network = parse_network(text)
+    except ValueError:
+        raise PatternError("is not a valid IP address or CIDR") from None
+    for block in _NON_GLOBAL_NETWORKS:
+        if block.version == network.version and network.overlaps(block):
+            raise PatternError(
+                f"is not a globally routable address (it overlaps {block}: private, "
+                "loopback, link-local, unspecified, multicast, broadcast or reserved)"
+            )
+    if network.num_addresses == 1:
+        return str(network.network_address)
+    return str(network)
+
+
+def check_regex(text: str) -> str:
+    """The pattern unchanged, if RE2 compiles it."""
+    try:
+        re2.compile(text)
+    except re2.error as exc:
+        raise PatternError(f"is not a valid RE2 regular expression ({exc})") from None
+    return text
+
+
+def normalise_pattern(pattern: str, pattern_type: str, is_regex: bool) -> str:
+    """The stored form of a pattern of the given type, or PatternError."""
+    if is_regex:
+        return check_regex(pattern)
+    if pattern_type == "EMAIL":
+        return normalise_email(pattern)
+    if pattern_type == "DOMAIN":
+        return normalise_domain(pattern)
+    if pattern_type == "IP":
+        return normalise_ip(pattern)
+    raise PatternError(f"pattern_type {pattern_type} cannot be used for new patterns")
