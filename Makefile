@@ -5,7 +5,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8787
-export EMAIL_SECURITY_DATABASE_URL ?= sqlite:///$(CURDIR)/var/email-security.db
 
 .PHONY: install run test lint format clean
 

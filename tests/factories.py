@@ -18,3 +18,10 @@ def allow_policy(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def batch(**operations: list[Any]) -> dict[str, list[Any]]:
+    """A batch body with all four operation lists present (the API requires them)."""
+    body: dict[str, list[Any]] = {"deletes": [], "patches": [], "puts": [], "posts": []}
+    body.update(operations)
+    return body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Annotated
 
@@ -54,6 +55,7 @@ def tokens_create(
     ] = None,
 ) -> None:
     """Create an API token; the token is printed once, as the last line."""
+    _check_account_id(account)
     from email_security.kit.auth import create_token
     from email_security.kit.db import Database
 
@@ -80,10 +82,17 @@ def tokens_bootstrap(
             typer.echo("an API token exists already; create more with `tokens create`")
             return
         account = account or secrets.token_hex(16)
+        _check_account_id(account)
         token = create_token(session, account)
     database.dispose()
     typer.echo(f"first API token for account {account} (shown once, keep it):")
     typer.echo(token)
+
+
+def _check_account_id(account: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", account):
+        typer.echo("--account must be 1 to 64 letters, digits, '-' or '_'", err=True)
+        raise typer.Exit(2)
 
 
 def main() -> None:

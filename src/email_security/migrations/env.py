@@ -20,6 +20,7 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            connection.commit()  # else the migration joins this transaction and never commits
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,

@@ -1,0 +1,3 @@
+from email_security.cli import main
+
+main()

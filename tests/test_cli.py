@@ -1,0 +1,99 @@
+"""The `email-security` command, run as real processes against the test databases."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+CLI = [sys.executable, "-m", "email_security"]
+
+
+def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "EMAIL_SECURITY_DATABASE_URL": database_url}
+    return subprocess.run(
+        [*CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(database_url: str) -> Iterator[str]:
+    """A server process of its own on the test database."""
+    port = free_port()
+    env = {**os.environ, "EMAIL_SECURITY_DATABASE_URL": database_url}
+    process = subprocess.Popen(
+        [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("server process did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_token_created_while_the_server_runs_is_accepted_at_once(
+    server: str, database_url: str
+) -> None:
+    created = run_cli(database_url, "tokens", "create", "--account", "cli-account")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("ess_")
+    url = f"{server}/client/v4/accounts/cli-account/email-security/settings/allow_policies"
+    response = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    assert response.json()["result"] == []
+
+
+def test_read_only_token(server: str, database_url: str) -> None:
+    created = run_cli(database_url, "tokens", "create", "--account", "cli-ro", "--read-only")
+    token = created.stdout.strip().splitlines()[-1]
+    url = f"{server}/client/v4/accounts/cli-ro/email-security/settings/allow_policies"
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(url, headers=headers).status_code == 200
+    assert httpx.post(url, headers=headers, json={}).status_code == 403
+
+
+def test_invalid_account_id_is_refused(database_url: str) -> None:
+    created = run_cli(database_url, "tokens", "create", "--account", "has space")
+    assert created.returncode != 0
+    assert "account" in created.stderr.lower()
+
+
+def test_db_upgrade_and_bootstrap_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nested' / 'fresh.db'}"
+    upgraded = run_cli(url, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert run_cli(url, "db", "upgrade").returncode == 0  # idempotent
+    first = run_cli(url, "tokens", "bootstrap")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip().splitlines()[-1].startswith("ess_")
+    second = run_cli(url, "tokens", "bootstrap")
+    assert second.returncode == 0
+    assert "ess_" not in second.stdout
