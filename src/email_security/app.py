@@ -21,6 +21,7 @@ from email_security.kit.errors import (
     MethodNotAllowed,
     NoRoute,
 )
+from email_security.kit.fields import SHAPE_TAGS
 from email_security.kit.routes import resource_router
 from email_security.resources import RESOURCES
 
@@ -91,7 +92,7 @@ def _bad_request(errors: Any) -> BadRequest:
         if error.get("type") == "json_invalid":
             details.append(BadRequest("Malformed JSON body").details[0])
             continue
-        location = [str(part) for part in error.get("loc", ())]
+        location = [str(part) for part in error.get("loc", ()) if part not in SHAPE_TAGS]
         if location and location[0] in ("body", "query", "path", "header"):
             location = location[1:]
         details.extend(BadRequest.at(".".join(location), error.get("msg", "invalid")).details)

@@ -48,18 +48,18 @@ class ApiError(Exception):
         self.details = details or [ErrorDetail(self.code, self.message)]
         self.headers = headers or {}
 
+    @classmethod
+    def at(cls, location: str, message: str) -> ApiError:
+        """An error about one input field; `location` is a dotted path like `posts.3.pattern`."""
+        text = f"{location}: {message}" if location else message
+        pointer = "/" + location.replace(".", "/") if location else None
+        return cls(text, details=[ErrorDetail(cls.code, text, pointer)])
+
 
 class BadRequest(ApiError):
     status_code = 400
     code = 1001
     default_message = "Invalid request"
-
-    @classmethod
-    def at(cls, location: str, message: str) -> BadRequest:
-        """An error about one input field; `location` is a dotted path like `posts.3.pattern`."""
-        text = f"{location}: {message}" if location else message
-        pointer = "/" + location.replace(".", "/") if location else None
-        return cls(text, details=[ErrorDetail(cls.code, text, pointer)])
 
 
 class Unauthenticated(ApiError):

@@ -5,7 +5,16 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+)
 
 MAX_TEXT = 1024
 
@@ -52,3 +61,20 @@ def _query_bool(value: object) -> object:
 
 QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
 QueryText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+
+
+# Tags of one-or-many bodies; they show in validation error paths and are dropped there.
+ONE, MANY = "single object", "array of objects"
+SHAPE_TAGS = frozenset({ONE, MANY})
+
+
+def _shape(value: object) -> str:
+    return MANY if isinstance(value, list) else ONE
+
+
+def one_or_many(model: type[BaseModel], max_items: int) -> object:
+    """A body that is one object or an array of them (validation errors name the index)."""
+    return Annotated[
+        Annotated[model, Tag(ONE)] | Annotated[list[model], Field(max_length=max_items), Tag(MANY)],  # type: ignore[valid-type]
+        Discriminator(_shape),
+    ]

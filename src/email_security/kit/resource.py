@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, create_model, model_validator
-from sqlalchemy import ForeignKey, Index, String, Uuid
+from sqlalchemy import ForeignKey, Index, String, Uuid, cast
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, declared_attr, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -80,9 +80,38 @@ def one_of(column: InstrumentedAttribute[Any]) -> Callable[[Any], ColumnElement[
     return lambda values: column.in_(values)
 
 
-# A hook that sees the whole state an entry will have after a write (merged with what is
-# stored) and the names of the fields the request set; it returns normalised values to store.
-Normaliser = Callable[[Mapping[str, Any], frozenset[str]], Mapping[str, Any]]
+def contains(column: InstrumentedAttribute[Any]) -> Callable[[Any], ColumnElement[bool]]:
+    """For a JSON array of enum strings: entries whose array holds the value.
+
+    Matching the quoted value in the array's JSON text works the same on SQLite and
+    PostgreSQL; enum values contain no quotes, so `"BCC"` cannot match inside another one.
+    """
+    return lambda value: cast(column, String).like(f'%"{value}"%')
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a write does to one entry: the stored values and the fields the request sent."""
+
+    current: Mapping[str, Any]
+    sent: Mapping[str, Any]
+
+    @property
+    def creating(self) -> bool:
+        return not self.current
+
+    @property
+    def state(self) -> Mapping[str, Any]:
+        """The entry as it will be: stored values overlaid with the sent ones."""
+        return {**self.current, **self.sent}
+
+    def touches(self, *names: str) -> bool:
+        return any(name in self.sent for name in names)
+
+
+# A resource's validation hook: sees a Change, raises FieldError, and returns the
+# normalised values to store (a subset of the fields, possibly beyond those sent).
+Normaliser = Callable[[Change], Mapping[str, Any]]
 
 
 @dataclass(eq=False)
@@ -100,16 +129,28 @@ class Resource:
     normalise: Normaliser | None = None
     batch_operations: Sequence[str] = BATCH_OPERATIONS
     default_order: str = "created_at"
+    # Fields whose value may appear once per account (409 otherwise).
+    unique: Sequence[str] = ()
+    # Accept an array of create bodies too, answering with an array (an older API shape).
+    create_accepts_list: bool = False
+    # `DELETE /<resource>` with a JSON array of {id}: an older bulk form of delete.
+    bulk_delete: bool = False
+    # Adds routes only this resource has, e.g. `extra_routes(router, service)`.
+    extra_routes: Callable[[Any, Any], None] | None = None
 
     @cached_property
     def patch(self) -> type[StrictInput]:
-        """Every create field, optional; an explicit null is still refused where not nullable."""
+        """Every field of a full write (PUT, else create), optional; an explicit null is
+        still refused where the field is not nullable."""
+        source = self.put or self.create
         fields: dict[str, Any] = {
             name: (info.rebuild_annotation(), Field(None, description=info.description))
-            for name, info in self.create.model_fields.items()
+            for name, info in source.model_fields.items()
         }
         model = create_model(
-            f"{self.create.__name__.removesuffix('Create')}Patch", __base__=AliasedInput, **fields
+            f"{source.__name__.removesuffix('Create').removesuffix('Put')}Patch",
+            __base__=AliasedInput,
+            **fields,
         )
         model.deprecated_aliases = self.deprecated_aliases
         return model

@@ -5,7 +5,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 from pydantic import BaseModel, Field, create_model
 from starlette.responses import Response
 
@@ -13,7 +13,8 @@ from email_security.kit.accounts import bump_settings_version
 from email_security.kit.auth import EditAccess, ReadAccess, get_database
 from email_security.kit.db import Database
 from email_security.kit.envelope import Envelope, ListEnvelope, envelope_response
-from email_security.kit.fields import StrictInput
+from email_security.kit.errors import BadRequest
+from email_security.kit.fields import StrictInput, one_or_many
 from email_security.kit.listing import list_page, list_query_model
 from email_security.kit.resource import Resource
 from email_security.kit.service import ResourceService
@@ -105,6 +106,8 @@ def resource_router(resource: Resource) -> APIRouter:
     Create = resource.create
     Patch = resource.patch
     Out = resource.output
+    CreateBody = one_or_many(Create, MAX_BATCH) if resource.create_accepts_list else Create
+    CreatedOut = Out | list[Out] if resource.create_accepts_list else Out
     ItemId = Annotated[
         str, Path(alias=resource.id_param, max_length=ID_MAX, description=f"The {title} id")
     ]
@@ -127,16 +130,22 @@ def resource_router(resource: Resource) -> APIRouter:
         "",
         summary=f"Create an {title}" if title[0] in "aeiou" else f"Create a {title}",
         status_code=201,
-        response_model=Envelope[Out],
+        response_model=Envelope[CreatedOut],
         responses=ERROR_RESPONSES,
     )
-    def create_item(principal: EditAccess, database: DatabaseDep, body: Create) -> Response:
+    def create_item(principal: EditAccess, database: DatabaseDep, body: CreateBody) -> Response:
+        many = isinstance(body, list)
+        entries = body if many else [body]
         with database.write() as session:
             bump_settings_version(session, principal.account_id)
-            row = service.create(session, principal.account_id, body)
-            service.flush(session)
-            result = resource.serialise(row)
-        return envelope_response(result, status_code=201)
+            written = []
+            for index, entry in enumerate(entries):
+                location = str(index) if many else ""
+                row = service.create(session, principal.account_id, entry, location)
+                written.append((location, row))
+            service.finish(session, principal.account_id, written)
+            result = [resource.serialise(row) for _, row in written]
+        return envelope_response(result if many else result[0], status_code=201)
 
     @router.get(
         "/{" + resource.id_param + "}",
@@ -162,7 +171,7 @@ def resource_router(resource: Resource) -> APIRouter:
             bump_settings_version(session, principal.account_id)
             row = service.get(session, principal.account_id, item_id)
             service.update(session, row, body, replace=False)
-            service.flush(session)
+            service.finish(session, principal.account_id, [("", row)])
             result = resource.serialise(row)
         return envelope_response(result)
 
@@ -182,7 +191,7 @@ def resource_router(resource: Resource) -> APIRouter:
                 bump_settings_version(session, principal.account_id)
                 row = service.get(session, principal.account_id, item_id)
                 service.update(session, row, body, replace=True)
-                service.flush(session)
+                service.finish(session, principal.account_id, [("", row)])
                 result = resource.serialise(row)
             return envelope_response(result)
 
@@ -216,4 +225,28 @@ def resource_router(resource: Resource) -> APIRouter:
                 result = service.batch(session, principal.account_id, body)
             return envelope_response(result)
 
+    if resource.bulk_delete:
+
+        @router.delete(
+            "",
+            summary=f"Delete many {plural} (deprecated: use the batch endpoint)",
+            response_model=Envelope[list[DeletedId]],
+            responses=ERROR_RESPONSES,
+            deprecated=True,
+        )
+        def bulk_delete(
+            principal: EditAccess,
+            database: DatabaseDep,
+            body: Annotated[list[IdRef] | None, Body(max_length=MAX_BATCH)] = None,
+        ) -> Response:
+            if not body:
+                raise BadRequest('The body must be a non-empty JSON array of {"id": ...} objects')
+            with database.write() as session:
+                bump_settings_version(session, principal.account_id)
+                rows = service.get_many(session, principal.account_id, [e.id for e in body], "")
+                service.delete(session, rows)
+            return envelope_response([{"id": str(row.id)} for row in rows])
+
+    if resource.extra_routes is not None:
+        resource.extra_routes(router, service)
     return router

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from email_security.kit.db import utcnow
 from email_security.kit.errors import BadRequest, Conflict, NotFound
-from email_security.kit.resource import FieldError, Resource
+from email_security.kit.resource import Change, FieldError, Resource
 
 
 def _parse_id(item_id: str) -> uuid.UUID | None:
@@ -64,9 +64,9 @@ class ResourceService:
         seen: set[uuid.UUID] = set()
         for index, (item_id, uid) in enumerate(zip(item_ids, parsed, strict=True)):
             if uid is None or uid not in found:
-                raise self._not_found(item_id, f"{location}.{index}")
+                raise self._not_found(item_id, _at(location, str(index)))
             if uid in seen:
-                raise BadRequest.at(f"{location}.{index}.id", f"id {item_id} is repeated")
+                raise BadRequest.at(_at(location, f"{index}.id"), f"id {item_id} is repeated")
             seen.add(uid)
             rows.append(found[uid])
         return rows
@@ -78,7 +78,8 @@ class ResourceService:
     # --- writes --------------------------------------------------------------------------
 
     def create(self, session: Session, account_id: str, body: BaseModel, location: str = "") -> Any:
-        values = self._prepare({}, _all_fields(body, self.resource.stored_fields), location)
+        sent = _all_fields(body, self.resource.stored_fields)
+        values = self._prepare(Change(current={}, sent=sent), location)
         now = utcnow()
         row = self.model(
             id=uuid.uuid4(), account_id=account_id, created_at=now, modified_at=now, **values
@@ -92,7 +93,7 @@ class ResourceService:
         stored = self.resource.stored_fields
         sent = _all_fields(body, stored) if replace else _sent_fields(body, stored)
         current = {name: getattr(row, name) for name in stored}
-        for name, value in self._prepare(current, sent, location).items():
+        for name, value in self._prepare(Change(current=current, sent=sent), location).items():
             setattr(row, name, value)
         row.modified_at = utcnow()
         return row
@@ -102,23 +103,48 @@ class ResourceService:
         for chunk in _chunks(ids, 500):
             session.execute(delete(self.model).where(self.model.id.in_(chunk)))
 
-    def flush(self, session: Session) -> None:
+    def finish(self, session: Session, account_id: str, written: Sequence[tuple[str, Any]]) -> None:
+        """Check uniqueness of the written rows (location, row), then write them out."""
+        self._check_unique(session, account_id, written)
         try:
             session.flush()
-        except IntegrityError:
+        except IntegrityError:  # a concurrent writer got there first
             raise Conflict(f"The {self.resource.title} conflicts with an existing one") from None
 
-    def _prepare(
-        self, current: dict[str, Any], sent: dict[str, Any], location: str
-    ) -> dict[str, Any]:
+    def _prepare(self, change: Change, location: str) -> dict[str, Any]:
         normalise = self.resource.normalise
         if normalise is None:
-            return sent
+            return dict(change.sent)
         try:
-            updates = normalise({**current, **sent}, frozenset(sent))
+            updates = normalise(change)
         except FieldError as exc:
             raise BadRequest.at(_at(location, exc.field_name), exc.message) from None
-        return {**sent, **updates}
+        return {**change.sent, **updates}
+
+    def _check_unique(
+        self, session: Session, account_id: str, written: Sequence[tuple[str, Any]]
+    ) -> None:
+        written_ids = {row.id for _, row in written}
+        for name in self.resource.unique:
+            column = getattr(self.model, name)
+            where_seen: dict[Any, str] = {}
+            for location, row in written:
+                value = getattr(row, name)
+                if value in where_seen:
+                    raise Conflict.at(_at(location, name), f"{value!r} is repeated in this request")
+                where_seen[value] = location
+            for chunk in _chunks(list(where_seen), 500):
+                clashes = session.execute(
+                    select(self.model.id, column).where(
+                        self.model.account_id == account_id, column.in_(chunk)
+                    )
+                )
+                for row_id, value in clashes:
+                    if row_id not in written_ids:
+                        raise Conflict.at(
+                            _at(where_seen[value], name),
+                            f"an {self.resource.title} with {name} {value!r} exists already",
+                        )
 
     # --- batch ---------------------------------------------------------------------------
 
@@ -131,26 +157,33 @@ class ResourceService:
             rows = self.get_many(session, account_id, [e.id for e in entries], "deletes")
             self.delete(session, rows)
             result["deletes"] = [{"id": str(row.id)} for row in rows]
-        changed: dict[str, list[Any]] = {}
+        written: dict[str, list[tuple[str, Any]]] = {}
         for operation in ("patches", "puts"):
             if operation not in operations:
                 continue
             entries = getattr(body, operation)
             rows = self.get_many(session, account_id, [e.id for e in entries], operation)
-            changed[operation] = [
-                self.update(
-                    session, row, entry, replace=operation == "puts", location=f"{operation}.{i}"
+            written[operation] = [
+                (
+                    f"{operation}.{i}",
+                    self.update(
+                        session,
+                        row,
+                        entry,
+                        replace=operation == "puts",
+                        location=f"{operation}.{i}",
+                    ),
                 )
                 for i, (row, entry) in enumerate(zip(rows, entries, strict=True))
             ]
         if "posts" in operations:
-            changed["posts"] = [
-                self.create(session, account_id, entry, f"posts.{i}")
+            written["posts"] = [
+                (f"posts.{i}", self.create(session, account_id, entry, f"posts.{i}"))
                 for i, entry in enumerate(body.posts)  # type: ignore[attr-defined]
             ]
-        self.flush(session)
-        for operation, rows in changed.items():
-            result[operation] = [self.resource.serialise(row) for row in rows]
+        self.finish(session, account_id, [pair for pairs in written.values() for pair in pairs])
+        for operation, pairs in written.items():
+            result[operation] = [self.resource.serialise(row) for _, row in pairs]
         return result
 
 
