@@ -131,3 +131,8 @@ def normalise_pattern(pattern: str, pattern_type: str, is_regex: bool) -> str:
     if pattern_type == "IP":
         return normalise_ip(pattern)
     raise PatternError(f"pattern_type {pattern_type} cannot be used for new patterns")
+
+
+def is_subdomain(name: str, parent: str) -> bool:
+    """True when `name` lies strictly below `parent` on a label boundary (both normalised)."""
+    return name.endswith("." + parent)

@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey, Index, String, Uuid, cast
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, declared_attr, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from email_security.kit.fields import StrictInput
+from email_security.kit.fields import QueryText, StrictInput
 
 BATCH_OPERATIONS = ("deletes", "patches", "puts", "posts")
 
@@ -74,6 +74,10 @@ class Filter:
 
 def equals(column: InstrumentedAttribute[Any]) -> Callable[[Any], ColumnElement[bool]]:
     return lambda value: column == value
+
+
+def exact_match(column: InstrumentedAttribute[Any]) -> Filter:
+    return Filter(QueryText, equals(column), f"Entries whose {column.key} is exactly this")
 
 
 def one_of(column: InstrumentedAttribute[Any]) -> Callable[[Any], ColumnElement[bool]]:

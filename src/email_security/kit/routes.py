@@ -96,6 +96,14 @@ def batch_models(resource: Resource) -> tuple[type[StrictInput], type[BaseModel]
     return request, result
 
 
+def item_id_param(resource: Resource) -> Any:
+    """The `{<id_param>}` path parameter of a resource's item routes."""
+    return Annotated[
+        str,
+        Path(alias=resource.id_param, max_length=ID_MAX, description=f"The {resource.title} id"),
+    ]
+
+
 def resource_router(resource: Resource) -> APIRouter:
     service = ResourceService(resource)
     router = APIRouter(prefix=f"/{resource.name}", tags=[resource.name])
@@ -108,9 +116,7 @@ def resource_router(resource: Resource) -> APIRouter:
     Out = resource.output
     CreateBody = one_or_many(Create, MAX_BATCH) if resource.create_accepts_list else Create
     CreatedOut = Out | list[Out] if resource.create_accepts_list else Out
-    ItemId = Annotated[
-        str, Path(alias=resource.id_param, max_length=ID_MAX, description=f"The {title} id")
-    ]
+    ItemId = item_id_param(resource)
 
     @router.get(
         "",

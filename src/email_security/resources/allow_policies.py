@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from email_security.kit.db import Base
-from email_security.kit.fields import Comments, PatternText, QueryBool, QueryText
+from email_security.kit.fields import Comments, PatternText, QueryBool
 from email_security.kit.resource import (
     AliasedInput,
     Filter,
@@ -17,6 +17,7 @@ from email_security.kit.resource import (
     SettingsRow,
     account_indexes,
     equals,
+    exact_match,
 )
 from email_security.resources.sender_patterns import (
     InputPatternType,
@@ -97,9 +98,7 @@ resource = Resource(
         "is_trusted_sender": Filter(QueryBool, equals(AllowPolicy.is_trusted_sender)),
         "verify_sender": Filter(QueryBool, equals(AllowPolicy.verify_sender)),
         "pattern_type": Filter(PatternType, equals(AllowPolicy.pattern_type)),
-        "pattern": Filter(
-            QueryText, equals(AllowPolicy.pattern), "Entries with exactly this pattern"
-        ),
+        "pattern": exact_match(AllowPolicy.pattern),
     },
     normalise=normalise_sender_pattern,
 )

@@ -10,34 +10,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from email_security.migrations.columns import settings_columns, sort_index, timestamp
+
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
-
-
-def _timestamp(name: str) -> sa.Column:
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=False)
-
-
-def _settings_columns(table: str) -> list[sa.schema.SchemaItem]:
-    return [
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("account_id", sa.String(length=64), nullable=False),
-        _timestamp("created_at"),
-        _timestamp("modified_at"),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["accounts.id"],
-            name=f"fk_{table}_account_id_accounts",
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=f"pk_{table}"),
-    ]
-
-
-def _sort_index(table: str, column: str) -> None:
-    op.create_index(f"ix_{table}_account_{column}", table, ["account_id", column, "id"])
 
 
 def upgrade() -> None:
@@ -45,7 +23,7 @@ def upgrade() -> None:
         "accounts",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("settings_version", sa.BigInteger(), nullable=False),
-        _timestamp("created_at"),
+        timestamp("created_at"),
         sa.PrimaryKeyConstraint("id", name="pk_accounts"),
     )
     op.create_table(
@@ -55,7 +33,7 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("read_only", sa.Boolean(), nullable=False),
-        _timestamp("created_at"),
+        timestamp("created_at"),
         sa.ForeignKeyConstraint(
             ["account_id"],
             ["accounts.id"],
@@ -77,10 +55,10 @@ def upgrade() -> None:
         sa.Column("is_trusted_sender", sa.Boolean(), nullable=False),
         sa.Column("verify_sender", sa.Boolean(), nullable=False),
         sa.Column("comments", sa.Text(), nullable=True),
-        *_settings_columns("allow_policies"),
+        *settings_columns("allow_policies"),
     )
-    _sort_index("allow_policies", "created_at")
-    _sort_index("allow_policies", "pattern")
+    sort_index("allow_policies", "created_at")
+    sort_index("allow_policies", "pattern")
 
 
 def downgrade() -> None:

@@ -1,0 +1,130 @@
+"""The impersonation registry: display names (VIPs) and the addresses they really use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy import BigInteger, Boolean, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from email_security.kit.db import Base
+from email_security.kit.fields import Comments, PatternText, StrictInput
+from email_security.kit.fields import Text as TextField
+from email_security.kit.resource import (
+    Change,
+    FieldError,
+    Filter,
+    Resource,
+    SettingsRow,
+    account_indexes,
+    equals,
+)
+from email_security.patterns import PatternError, check_regex, normalise_email
+
+Provenance = Literal[
+    "A1S_INTERNAL", "SNOOPY-CASB_OFFICE_365", "SNOOPY-OFFICE_365", "SNOOPY-GOOGLE_DIRECTORY"
+]
+INTERNAL = "A1S_INTERNAL"
+# What a directory sync owns: an admin may change the email, regex flag and comments of a
+# synced entry, never who it is or where it came from.
+DIRECTORY_FIELDS = (
+    "name",
+    "provenance",
+    "directory_id",
+    "directory_node_id",
+    "external_directory_node_id",
+)
+DirectoryNumber = Annotated[int, Field(ge=0, le=2**63 - 1)]
+DisplayName = Annotated[TextField, StringConstraints(min_length=1, strip_whitespace=False)]
+
+
+class ImpersonationEntry(SettingsRow, Base):
+    __tablename__ = "impersonation_registry"
+    __table_args__ = account_indexes("impersonation_registry", "created_at", "name", "email")
+
+    name: Mapped[str] = mapped_column(String(1024))
+    email: Mapped[str] = mapped_column(String(1024))
+    is_email_regex: Mapped[bool] = mapped_column(Boolean)
+    comments: Mapped[str | None] = mapped_column(Text)
+    provenance: Mapped[str | None] = mapped_column(String(32))
+    directory_id: Mapped[int | None] = mapped_column(BigInteger)
+    directory_node_id: Mapped[int | None] = mapped_column(BigInteger)
+    external_directory_node_id: Mapped[str | None] = mapped_column(String(1024))
+
+
+class ImpersonationEntryCreate(StrictInput):
+    name: DisplayName = Field(description="Display name of the protected identity")
+    email: PatternText = Field(
+        description="Address (or comma-separated addresses) the person really uses, "
+        "or an RE2 regex when is_email_regex"
+    )
+    is_email_regex: bool
+    comments: Comments = None
+    provenance: Provenance | None = Field(None, description="Source; defaults to A1S_INTERNAL")
+    directory_id: DirectoryNumber | None = None
+    directory_node_id: DirectoryNumber | None = None
+    external_directory_node_id: TextField | None = Field(None, deprecated=True)
+
+
+class ImpersonationEntryOut(BaseModel):
+    id: str
+    created_at: datetime
+    modified_at: datetime
+    last_modified: datetime = Field(deprecated=True, description="Use modified_at")
+    name: str
+    email: str
+    is_email_regex: bool
+    comments: str | None
+    provenance: Provenance | None
+    directory_id: int | None
+    directory_node_id: int | None
+    external_directory_node_id: str | None
+
+
+def _normalise(change: Change) -> Mapping[str, Any]:
+    updates: dict[str, Any] = {}
+    state = change.state
+    synced = not change.creating and change.current.get("provenance") not in (None, INTERNAL)
+    if synced:
+        for name in DIRECTORY_FIELDS:
+            if name in change.sent and change.sent[name] != change.current[name]:
+                raise FieldError(name, "is managed by the directory this entry is synced from")
+    if change.creating and state.get("provenance") is None:
+        updates["provenance"] = INTERNAL
+    if change.touches("email", "is_email_regex"):
+        updates["email"] = _normalise_email_field(state["email"], state["is_email_regex"])
+    return updates
+
+
+def _normalise_email_field(email: str, is_regex: bool) -> str:
+    try:
+        if is_regex:
+            return check_regex(email)
+        addresses = [part for part in (p.strip() for p in email.split(",")) if part]
+        if not addresses:
+            raise PatternError("must hold at least one address")
+        return ",".join(normalise_email(address) for address in addresses)
+    except PatternError as exc:
+        raise FieldError("email", f"{email!r} {exc}") from None
+
+
+resource = Resource(
+    name="impersonation_registry",
+    title="impersonation registry entry",
+    id_param="impersonation_registry_id",
+    model=ImpersonationEntry,
+    create=ImpersonationEntryCreate,
+    output=ImpersonationEntryOut,
+    sorts={
+        "name": ImpersonationEntry.name,
+        "email": ImpersonationEntry.email,
+        "created_at": ImpersonationEntry.created_at,
+    },
+    search=(ImpersonationEntry.name, ImpersonationEntry.email),
+    filters={"provenance": Filter(Provenance, equals(ImpersonationEntry.provenance))},
+    normalise=_normalise,
+    batch_operations=(),
+)

@@ -1,0 +1,84 @@
+"""Sending domain restrictions: mail from the domain (or below it) must arrive over TLS."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import JSON, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from email_security.kit.db import Base
+from email_security.kit.fields import Comments, PatternText, StrictInput
+from email_security.kit.resource import Change, FieldError, Resource, SettingsRow, account_indexes
+from email_security.patterns import PatternError, is_subdomain, normalise_domain
+
+MAX_EXCLUDES = 1000
+
+
+class SendingDomainRestriction(SettingsRow, Base):
+    __tablename__ = "sending_domain_restrictions"
+    __table_args__ = account_indexes("sending_domain_restrictions", "created_at", "domain")
+
+    domain: Mapped[str] = mapped_column(String(1024))
+    exclude: Mapped[list[str]] = mapped_column(JSON)
+    comments: Mapped[str | None] = mapped_column(Text)
+
+
+class SendingDomainRestrictionCreate(StrictInput):
+    domain: PatternText = Field(description="Mail from this domain or below must use TLS")
+    exclude: Annotated[list[PatternText], Field(max_length=MAX_EXCLUDES)] = Field(
+        description="Subdomains of `domain` exempt from the TLS requirement"
+    )
+    comments: Comments = None
+
+
+class SendingDomainRestrictionOut(BaseModel):
+    id: str
+    created_at: datetime
+    modified_at: datetime
+    last_modified: datetime = Field(deprecated=True, description="Use modified_at")
+    domain: str
+    exclude: list[str]
+    comments: str | None
+
+
+def _normalise(change: Change) -> Mapping[str, Any]:
+    if not change.touches("domain", "exclude"):
+        return {}
+    state = change.state
+    domain = _domain(state["domain"], "domain")
+    excludes: list[str] = []
+    for index, text in enumerate(state["exclude"]):
+        exclude = _domain(text, f"exclude.{index}")
+        if not is_subdomain(exclude, domain):
+            raise FieldError(f"exclude.{index}", f"{text!r} is not a subdomain of {domain!r}")
+        if exclude not in excludes:
+            excludes.append(exclude)
+    return {"domain": domain, "exclude": excludes}
+
+
+def _domain(text: str, location: str) -> str:
+    try:
+        return normalise_domain(text)
+    except PatternError as exc:
+        raise FieldError(location, f"{text!r} {exc}") from None
+
+
+resource = Resource(
+    name="sending_domain_restrictions",
+    title="sending domain restriction",
+    id_param="sending_domain_restriction_id",
+    model=SendingDomainRestriction,
+    create=SendingDomainRestrictionCreate,
+    output=SendingDomainRestrictionOut,
+    sorts={
+        "domain": SendingDomainRestriction.domain,
+        "created_at": SendingDomainRestriction.created_at,
+    },
+    search=(SendingDomainRestriction.domain, SendingDomainRestriction.comments),
+    normalise=_normalise,
+    batch_operations=("deletes",),
+)

@@ -1,0 +1,90 @@
+"""Trusted domains: partner look-alikes (is_similarity) and young domains (is_recent)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Boolean, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from email_security.kit.db import Base
+from email_security.kit.fields import Comments, PatternText, QueryBool, StrictInput
+from email_security.kit.resource import (
+    Change,
+    FieldError,
+    Filter,
+    Resource,
+    SettingsRow,
+    account_indexes,
+    equals,
+    exact_match,
+)
+from email_security.patterns import PatternError, check_regex, normalise_domain
+
+
+class TrustedDomain(SettingsRow, Base):
+    __tablename__ = "trusted_domains"
+    __table_args__ = account_indexes("trusted_domains", "created_at", "pattern")
+
+    pattern: Mapped[str] = mapped_column(String(1024))
+    is_regex: Mapped[bool] = mapped_column(Boolean)
+    is_recent: Mapped[bool] = mapped_column(Boolean)
+    is_similarity: Mapped[bool] = mapped_column(Boolean)
+    comments: Mapped[str | None] = mapped_column(Text)
+
+
+class TrustedDomainCreate(StrictInput):
+    pattern: PatternText = Field(description="A domain, e.g. example.com, or an RE2 regex")
+    is_regex: bool
+    is_recent: bool = Field(
+        description="Recently registered: never SUSPICIOUS or MALICIOUS for its age"
+    )
+    is_similarity: bool = Field(description="Look-alike partner domain: never SPOOF for it")
+    comments: Comments = None
+
+
+class TrustedDomainOut(BaseModel):
+    id: str
+    created_at: datetime
+    modified_at: datetime
+    last_modified: datetime = Field(deprecated=True, description="Use modified_at")
+    pattern: str
+    is_regex: bool
+    is_recent: bool
+    is_similarity: bool
+    comments: str | None
+
+
+def _normalise(change: Change) -> Mapping[str, Any]:
+    if not change.touches("pattern", "is_regex"):
+        return {}
+    state = change.state
+    pattern = state["pattern"]
+    try:
+        if state["is_regex"]:
+            return {"pattern": check_regex(pattern)}
+        return {"pattern": normalise_domain(pattern)}
+    except PatternError as exc:
+        raise FieldError("pattern", f"{pattern!r} {exc}") from None
+
+
+resource = Resource(
+    name="trusted_domains",
+    title="trusted domain",
+    id_param="trusted_domain_id",
+    model=TrustedDomain,
+    create=TrustedDomainCreate,
+    output=TrustedDomainOut,
+    sorts={"pattern": TrustedDomain.pattern, "created_at": TrustedDomain.created_at},
+    search=(TrustedDomain.pattern, TrustedDomain.comments),
+    filters={
+        "is_recent": Filter(QueryBool, equals(TrustedDomain.is_recent)),
+        "is_similarity": Filter(QueryBool, equals(TrustedDomain.is_similarity)),
+        "pattern": exact_match(TrustedDomain.pattern),
+    },
+    normalise=_normalise,
+    create_accepts_list=True,
+)
