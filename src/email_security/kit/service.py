@@ -143,7 +143,7 @@ class ResourceService:
                     if row_id not in written_ids:
                         raise Conflict.at(
                             _at(where_seen[value], name),
-                            f"an {self.resource.title} with {name} {value!r} exists already",
+                            f"{value!r} is already the {name} of another {self.resource.title}",
                         )
 
     # --- batch ---------------------------------------------------------------------------
