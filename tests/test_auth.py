@@ -3,33 +3,48 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
+from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from email_security.kit.auth import ApiToken, create_token
 from email_security.kit.db import Database
+from email_security.kit.routes import resource_router
+from email_security.resources import RESOURCES
 from tests.conftest import Account, Api, assert_error
-from tests.factories import allow_policy, batch
+from tests.factories import allow_policy
 
 ENTRY = "6b0d0e3e-0000-4000-8000-000000000000"
 
-# Every allow-policy endpoint as (method, path, JSON body): reads, then writes.
-READS = [
-    ("GET", "allow_policies", None),
-    ("GET", f"allow_policies/{ENTRY}", None),
-]
-WRITES = [
-    ("POST", "allow_policies", allow_policy()),
-    ("PATCH", f"allow_policies/{ENTRY}", {"comments": "x"}),
-    ("DELETE", f"allow_policies/{ENTRY}", None),
-    ("POST", "allow_policies/batch", batch()),
-]
-ENDPOINTS = READS + WRITES
+
+def settings_endpoints() -> list[tuple[str, str, object]]:
+    """Every settings endpoint of every resource as (method, path, body), read from the routers.
+
+    Credentials are checked before the body, so a placeholder body serves every write.
+    """
+    endpoints = []
+    for resource in RESOURCES:
+        for route in resource_router(resource).routes:
+            assert isinstance(route, APIRoute)
+            path = re.sub(r"\{[^}]+\}", ENTRY, route.path).lstrip("/")
+            for method in sorted(route.methods):
+                endpoints.append((method, path, None if method == "GET" else {}))
+    return endpoints
+
+
+ENDPOINTS = settings_endpoints()
+WRITES = [endpoint for endpoint in ENDPOINTS if endpoint[0] != "GET"]
 
 
 def call(api: Api, method: str, path: str, body: object) -> object:
     return api.request(method, path, json=body) if body is not None else api.request(method, path)
+
+
+def test_the_matrix_covers_every_resource() -> None:
+    assert len(ENDPOINTS) == 38  # the contract's endpoint table
+    assert {path.split("/")[0] for _, path, _ in ENDPOINTS} == {r.name for r in RESOURCES}
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)

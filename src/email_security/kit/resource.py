@@ -15,6 +15,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Mapped, declared_attr, mapped_
 from sqlalchemy.sql.elements import ColumnElement
 
 from email_security.kit.fields import QueryText, StrictInput
+from email_security.patterns import PatternError
 
 BATCH_OPERATIONS = ("deletes", "patches", "puts", "posts")
 
@@ -30,6 +31,15 @@ class SettingsRow:
     @classmethod
     def account_id(cls) -> Mapped[str]:
         return mapped_column(String(64), ForeignKey("accounts.id", ondelete="CASCADE"))
+
+
+class SettingsOut(BaseModel):
+    """The fields every settings entry returns."""
+
+    id: str
+    created_at: datetime
+    modified_at: datetime
+    last_modified: datetime = Field(deprecated=True, description="Use modified_at")
 
 
 def account_indexes(table: str, *columns: str) -> tuple[Index, ...]:
@@ -61,6 +71,14 @@ class FieldError(ValueError):
         super().__init__(message)
         self.field_name = field_name
         self.message = message
+
+
+def normalised(location: str, text: str, normalise: Callable[[str], str]) -> str:
+    """`normalise(text)`, reporting a PatternError as a FieldError about `location`."""
+    try:
+        return normalise(text)
+    except PatternError as exc:
+        raise FieldError(location, f"{text!r} {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,13 @@
 # No `from __future__ import annotations`: FastAPI reads these signatures at runtime and the
 # models in them are built per resource, inside `resource_router`.
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 from pydantic import BaseModel, Field, create_model
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from email_security.kit.accounts import bump_settings_version
@@ -96,6 +99,14 @@ def batch_models(resource: Resource) -> tuple[type[StrictInput], type[BaseModel]
     return request, result
 
 
+@contextmanager
+def settings_write(database: Database, account_id: str) -> Iterator[Session]:
+    """A write transaction that also bumps the account's settings version (same commit)."""
+    with database.write() as session:
+        bump_settings_version(session, account_id)
+        yield session
+
+
 def item_id_param(resource: Resource) -> Any:
     """The `{<id_param>}` path parameter of a resource's item routes."""
     return Annotated[
@@ -117,6 +128,7 @@ def resource_router(resource: Resource) -> APIRouter:
     CreateBody = one_or_many(Create, MAX_BATCH) if resource.create_accepts_list else Create
     CreatedOut = Out | list[Out] if resource.create_accepts_list else Out
     ItemId = item_id_param(resource)
+    item_path = "/{" + resource.id_param + "}"
 
     @router.get(
         "",
@@ -142,8 +154,7 @@ def resource_router(resource: Resource) -> APIRouter:
     def create_item(principal: EditAccess, database: DatabaseDep, body: CreateBody) -> Response:
         many = isinstance(body, list)
         entries = body if many else [body]
-        with database.write() as session:
-            bump_settings_version(session, principal.account_id)
+        with settings_write(database, principal.account_id) as session:
             written = []
             for index, entry in enumerate(entries):
                 location = str(index) if many else ""
@@ -154,7 +165,7 @@ def resource_router(resource: Resource) -> APIRouter:
         return envelope_response(result if many else result[0], status_code=201)
 
     @router.get(
-        "/{" + resource.id_param + "}",
+        item_path,
         summary=f"Get one {title}",
         response_model=Envelope[Out],
         responses=ERROR_RESPONSES,
@@ -164,52 +175,39 @@ def resource_router(resource: Resource) -> APIRouter:
             result = resource.serialise(service.get(session, principal.account_id, item_id))
         return envelope_response(result)
 
-    @router.patch(
-        "/{" + resource.id_param + "}",
-        summary=f"Change some fields of one {title}",
-        response_model=Envelope[Out],
-        responses=ERROR_RESPONSES,
-    )
-    def patch_item(
-        principal: EditAccess, database: DatabaseDep, item_id: ItemId, body: Patch
-    ) -> Response:
-        with database.write() as session:
-            bump_settings_version(session, principal.account_id)
-            row = service.get(session, principal.account_id, item_id)
-            service.update(session, row, body, replace=False)
-            service.finish(session, principal.account_id, [("", row)])
-            result = resource.serialise(row)
-        return envelope_response(result)
-
-    if resource.put is not None:
-        Put = resource.put
-
-        @router.put(
-            "/{" + resource.id_param + "}",
-            summary=f"Replace one {title}",
-            response_model=Envelope[Out],
-            responses=ERROR_RESPONSES,
-        )
-        def put_item(
-            principal: EditAccess, database: DatabaseDep, item_id: ItemId, body: Put
+    def add_update_route(method: str, Body: Any, *, replace: bool, summary: str) -> None:
+        def update_item(
+            principal: EditAccess, database: DatabaseDep, item_id: ItemId, body: Body
         ) -> Response:
-            with database.write() as session:
-                bump_settings_version(session, principal.account_id)
+            with settings_write(database, principal.account_id) as session:
                 row = service.get(session, principal.account_id, item_id)
-                service.update(session, row, body, replace=True)
+                service.update(session, row, body, replace=replace)
                 service.finish(session, principal.account_id, [("", row)])
                 result = resource.serialise(row)
             return envelope_response(result)
 
+        router.add_api_route(
+            item_path,
+            update_item,
+            methods=[method],
+            name=f"{method.lower()}_item",
+            summary=summary,
+            response_model=Envelope[Out],
+            responses=ERROR_RESPONSES,
+        )
+
+    add_update_route("PATCH", Patch, replace=False, summary=f"Change some fields of one {title}")
+    if resource.put is not None:
+        add_update_route("PUT", resource.put, replace=True, summary=f"Replace one {title}")
+
     @router.delete(
-        "/{" + resource.id_param + "}",
+        item_path,
         summary=f"Delete one {title}",
         response_model=Envelope[DeletedId],
         responses=ERROR_RESPONSES,
     )
     def delete_item(principal: EditAccess, database: DatabaseDep, item_id: ItemId) -> Response:
-        with database.write() as session:
-            bump_settings_version(session, principal.account_id)
+        with settings_write(database, principal.account_id) as session:
             row = service.get(session, principal.account_id, item_id)
             service.delete(session, [row])
         return envelope_response({"id": str(row.id)})
@@ -226,8 +224,7 @@ def resource_router(resource: Resource) -> APIRouter:
             responses=ERROR_RESPONSES,
         )
         def batch(principal: EditAccess, database: DatabaseDep, body: BatchRequest) -> Response:
-            with database.write() as session:
-                bump_settings_version(session, principal.account_id)
+            with settings_write(database, principal.account_id) as session:
                 result = service.batch(session, principal.account_id, body)
             return envelope_response(result)
 
@@ -247,8 +244,7 @@ def resource_router(resource: Resource) -> APIRouter:
         ) -> Response:
             if not body:
                 raise BadRequest('The body must be a non-empty JSON array of {"id": ...} objects')
-            with database.write() as session:
-                bump_settings_version(session, principal.account_id)
+            with settings_write(database, principal.account_id) as session:
                 rows = service.get_many(session, principal.account_id, [e.id for e in body], "")
                 service.delete(session, rows)
             return envelope_response([{"id": str(row.id)} for row in rows])

@@ -187,12 +187,18 @@ class ResourceService:
         return result
 
 
+# Values are read from the instance dict: attribute access on a field declared deprecated
+# would warn on every write.
+
+
 def _sent_fields(body: BaseModel, stored: frozenset[str]) -> dict[str, Any]:
-    return {name: getattr(body, name) for name in body.model_fields_set if name in stored}
+    values = vars(body)
+    return {name: values[name] for name in body.model_fields_set if name in stored}
 
 
 def _all_fields(body: BaseModel, stored: frozenset[str]) -> dict[str, Any]:
-    return {name: getattr(body, name) for name in type(body).model_fields if name in stored}
+    values = vars(body)
+    return {name: values[name] for name in type(body).model_fields if name in stored}
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:

@@ -23,11 +23,13 @@ from email_security.kit.resource import (
     FieldError,
     Filter,
     Resource,
+    SettingsOut,
     SettingsRow,
     account_indexes,
     contains,
     equals,
     format_timestamp,
+    normalised,
 )
 from email_security.kit.routes import DatabaseDep
 from email_security.kit.service import ResourceService
@@ -131,11 +133,7 @@ class EmailsProcessed(BaseModel):
     total_emails_processed_previous: int
 
 
-class DomainOut(BaseModel):
-    id: str
-    created_at: datetime
-    modified_at: datetime
-    last_modified: datetime = Field(deprecated=True, description="Use modified_at")
+class DomainOut(SettingsOut):
     domain: str
     allowed_delivery_modes: list[DeliveryMode]
     drop_dispositions: list[Disposition]
@@ -160,9 +158,9 @@ def _normalise(change: Change) -> Mapping[str, Any]:
     sent = change.sent
     updates: dict[str, Any] = {}
     if "domain" in sent:
-        updates["domain"] = _hostname(sent["domain"], "domain")
+        updates["domain"] = normalised("domain", sent["domain"], normalise_domain)
     if sent.get("transport") is not None:
-        updates["transport"] = _hostname(sent["transport"], "transport")
+        updates["transport"] = normalised("transport", sent["transport"], normalise_domain)
     for name in ("allowed_delivery_modes", "drop_dispositions", "regions"):
         if name in sent:
             updates[name] = list(dict.fromkeys(sent[name]))
@@ -176,13 +174,6 @@ def _normalise(change: Change) -> Mapping[str, Any]:
         if name in sent and sent[name] is None:  # null, or left out of a create or put
             updates[name] = default
     return updates
-
-
-def _hostname(text: str, location: str) -> str:
-    try:
-        return normalise_domain(text)
-    except PatternError as exc:
-        raise FieldError(location, f"{text!r} {exc}") from None
 
 
 def _network(text: str, index: int) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 from sqlalchemy import BigInteger, Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,9 +17,11 @@ from email_security.kit.resource import (
     FieldError,
     Filter,
     Resource,
+    SettingsOut,
     SettingsRow,
     account_indexes,
     equals,
+    normalised,
 )
 from email_security.patterns import PatternError, check_regex, normalise_email
 
@@ -69,11 +70,7 @@ class ImpersonationEntryCreate(StrictInput):
     external_directory_node_id: TextField | None = Field(None, deprecated=True)
 
 
-class ImpersonationEntryOut(BaseModel):
-    id: str
-    created_at: datetime
-    modified_at: datetime
-    last_modified: datetime = Field(deprecated=True, description="Use modified_at")
+class ImpersonationEntryOut(SettingsOut):
     name: str
     email: str
     is_email_regex: bool
@@ -95,20 +92,16 @@ def _normalise(change: Change) -> Mapping[str, Any]:
     if change.creating and state.get("provenance") is None:
         updates["provenance"] = INTERNAL
     if change.touches("email", "is_email_regex"):
-        updates["email"] = _normalise_email_field(state["email"], state["is_email_regex"])
+        normalise = check_regex if state["is_email_regex"] else _normalise_addresses
+        updates["email"] = normalised("email", state["email"], normalise)
     return updates
 
 
-def _normalise_email_field(email: str, is_regex: bool) -> str:
-    try:
-        if is_regex:
-            return check_regex(email)
-        addresses = [part for part in (p.strip() for p in email.split(",")) if part]
-        if not addresses:
-            raise PatternError("must hold at least one address")
-        return ",".join(normalise_email(address) for address in addresses)
-    except PatternError as exc:
-        raise FieldError("email", f"{email!r} {exc}") from None
+def _normalise_addresses(text: str) -> str:
+    addresses = [part for part in (p.strip() for p in text.split(",")) if part]
+    if not addresses:
+        raise PatternError("must hold at least one address")
+    return ",".join(normalise_email(address) for address in addresses)
 
 
 resource = Resource(

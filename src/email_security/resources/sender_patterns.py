@@ -1,12 +1,24 @@
-"""The pattern fields allow policies and blocked senders share."""
+"""What allow policies and blocked senders share: a sender pattern and its validation."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from email_security.kit.resource import Change, FieldError
-from email_security.patterns import PatternError, normalise_pattern
+from sqlalchemy import Boolean, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from email_security.kit.fields import Comments, PatternText
+from email_security.kit.resource import (
+    AliasedInput,
+    Change,
+    Filter,
+    SettingsOut,
+    equals,
+    exact_match,
+    normalised,
+)
+from email_security.patterns import normalise_pattern
 
 # UNKNOWN is a legacy value: it may be stored and returned but never written.
 PatternType = Literal["EMAIL", "DOMAIN", "IP", "UNKNOWN"]
@@ -15,13 +27,44 @@ InputPatternType = Literal["EMAIL", "DOMAIN", "IP"]
 _PATTERN_FIELDS = ("pattern", "pattern_type", "is_regex")
 
 
+class SenderPatternColumns:
+    pattern: Mapped[str] = mapped_column(String(1024))
+    pattern_type: Mapped[str] = mapped_column(String(16))
+    is_regex: Mapped[bool] = mapped_column(Boolean)
+    comments: Mapped[str | None] = mapped_column(Text)
+
+
+class SenderPatternInput(AliasedInput):
+    pattern: PatternText
+    pattern_type: InputPatternType
+    is_regex: bool
+    comments: Comments = None
+
+
+class SenderPatternOut(SettingsOut):
+    pattern: str
+    pattern_type: PatternType
+    is_regex: bool
+    comments: str | None
+
+
+def sender_pattern_filters(model: Any) -> dict[str, Filter]:
+    return {
+        "pattern_type": Filter(PatternType, equals(model.pattern_type)),
+        "pattern": exact_match(model.pattern),
+    }
+
+
 def normalise_sender_pattern(change: Change) -> Mapping[str, Any]:
     """Validate the pattern against its type whenever any of the three fields changes."""
     if not change.touches(*_PATTERN_FIELDS):
         return {}
     state = change.state
-    pattern = state["pattern"]
-    try:
-        return {"pattern": normalise_pattern(pattern, state["pattern_type"], state["is_regex"])}
-    except PatternError as exc:
-        raise FieldError("pattern", f"{pattern!r} {exc}") from None
+    pattern_type, is_regex = state["pattern_type"], state["is_regex"]
+    return {
+        "pattern": normalised(
+            "pattern",
+            state["pattern"],
+            lambda text: normalise_pattern(text, pattern_type, is_regex),
+        )
+    }

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from email_security.kit.db import Base
 from email_security.kit.fields import Comments, PatternText, StrictInput
-from email_security.kit.resource import Change, FieldError, Resource, SettingsRow, account_indexes
-from email_security.patterns import PatternError, is_subdomain, normalise_domain
+from email_security.kit.resource import (
+    Change,
+    FieldError,
+    Resource,
+    SettingsOut,
+    SettingsRow,
+    account_indexes,
+    normalised,
+)
+from email_security.patterns import is_subdomain, normalise_domain
 
 MAX_EXCLUDES = 1000
 
@@ -35,11 +42,7 @@ class SendingDomainRestrictionCreate(StrictInput):
     comments: Comments = None
 
 
-class SendingDomainRestrictionOut(BaseModel):
-    id: str
-    created_at: datetime
-    modified_at: datetime
-    last_modified: datetime = Field(deprecated=True, description="Use modified_at")
+class SendingDomainRestrictionOut(SettingsOut):
     domain: str
     exclude: list[str]
     comments: str | None
@@ -49,22 +52,15 @@ def _normalise(change: Change) -> Mapping[str, Any]:
     if not change.touches("domain", "exclude"):
         return {}
     state = change.state
-    domain = _domain(state["domain"], "domain")
+    domain = normalised("domain", state["domain"], normalise_domain)
     excludes: list[str] = []
     for index, text in enumerate(state["exclude"]):
-        exclude = _domain(text, f"exclude.{index}")
+        exclude = normalised(f"exclude.{index}", text, normalise_domain)
         if not is_subdomain(exclude, domain):
             raise FieldError(f"exclude.{index}", f"{text!r} is not a subdomain of {domain!r}")
         if exclude not in excludes:
             excludes.append(exclude)
     return {"domain": domain, "exclude": excludes}
-
-
-def _domain(text: str, location: str) -> str:
-    try:
-        return normalise_domain(text)
-    except PatternError as exc:
-        raise FieldError(location, f"{text!r} {exc}") from None
 
 
 resource = Resource(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,15 +13,16 @@ from email_security.kit.db import Base
 from email_security.kit.fields import Comments, PatternText, QueryBool, StrictInput
 from email_security.kit.resource import (
     Change,
-    FieldError,
     Filter,
     Resource,
+    SettingsOut,
     SettingsRow,
     account_indexes,
     equals,
     exact_match,
+    normalised,
 )
-from email_security.patterns import PatternError, check_regex, normalise_domain
+from email_security.patterns import check_regex, normalise_domain
 
 
 class TrustedDomain(SettingsRow, Base):
@@ -46,11 +46,7 @@ class TrustedDomainCreate(StrictInput):
     comments: Comments = None
 
 
-class TrustedDomainOut(BaseModel):
-    id: str
-    created_at: datetime
-    modified_at: datetime
-    last_modified: datetime = Field(deprecated=True, description="Use modified_at")
+class TrustedDomainOut(SettingsOut):
     pattern: str
     is_regex: bool
     is_recent: bool
@@ -62,13 +58,8 @@ def _normalise(change: Change) -> Mapping[str, Any]:
     if not change.touches("pattern", "is_regex"):
         return {}
     state = change.state
-    pattern = state["pattern"]
-    try:
-        if state["is_regex"]:
-            return {"pattern": check_regex(pattern)}
-        return {"pattern": normalise_domain(pattern)}
-    except PatternError as exc:
-        raise FieldError("pattern", f"{pattern!r} {exc}") from None
+    normalise = check_regex if state["is_regex"] else normalise_domain
+    return {"pattern": normalised("pattern", state["pattern"], normalise)}
 
 
 resource = Resource(
