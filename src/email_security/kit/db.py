@@ -56,6 +56,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL, busy_timeout and foreign keys on every connection; we issue BEGIN ourselves.
 
@@ -75,6 +79,9 @@ def _configure_sqlite(engine: Engine) -> None:
         # the last commits); FULL makes every commit survive power loss too.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
+        # SQLite's lower() folds ASCII only; case-insensitive search must fold "Ü" too,
+        # as it does on PostgreSQL.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

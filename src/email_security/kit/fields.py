@@ -34,6 +34,12 @@ def _single_line(value: str) -> str:
     return value
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_printable)]
 Comments = Text | None
 PatternText = Annotated[
@@ -42,6 +48,8 @@ PatternText = Annotated[
     AfterValidator(_printable),
     AfterValidator(_single_line),
 ]
+# A display name: one line of visible text.
+NameText = Annotated[PatternText, AfterValidator(_not_blank)]
 
 
 class StrictInput(BaseModel):
@@ -60,7 +68,7 @@ def _query_bool(value: object) -> object:
 
 
 QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
-QueryText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+QueryText = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_printable)]
 
 
 # Tags of one-or-many bodies; they show in validation error paths and are dropped there.

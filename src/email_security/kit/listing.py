@@ -10,7 +10,7 @@ from sqlalchemy import asc, desc, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from email_security.kit.fields import MAX_TEXT
+from email_security.kit.fields import QueryText
 from email_security.kit.resource import Resource
 
 MAX_PER_PAGE = 1000
@@ -24,9 +24,7 @@ class ListQuery(BaseModel):
     page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1")
     per_page: int = Field(20, ge=1, le=MAX_PER_PAGE, description="Entries per page (at most 1000)")
     direction: Literal["asc", "desc"] | None = Field(None, description="Sort direction")
-    search: str | None = Field(
-        None, max_length=MAX_TEXT, description="Case-insensitive substring to look for"
-    )
+    search: QueryText | None = Field(None, description="Case-insensitive substring to look for")
 
 
 def list_query_model(resource: Resource) -> type[ListQuery]:

@@ -177,6 +177,16 @@ class Resource:
         model.deprecated_aliases = self.deprecated_aliases
         return model
 
+    @cached_property
+    def column_lengths(self) -> Mapping[str, int]:
+        """The length limit of every bounded text column."""
+        lengths = {}
+        for column in self.model.__table__.columns:
+            length = getattr(column.type, "length", None)
+            if length is not None:
+                lengths[column.name] = length
+        return lengths
+
     @property
     def deprecated_aliases(self) -> Mapping[str, str]:
         return getattr(self.create, "deprecated_aliases", {})

@@ -111,7 +111,7 @@ def item_id_param(resource: Resource) -> Any:
     """The `{<id_param>}` path parameter of a resource's item routes."""
     return Annotated[
         str,
-        Path(alias=resource.id_param, max_length=ID_MAX, description=f"The {resource.title} id"),
+        Path(alias=resource.id_param, description=f"The {resource.title} id"),
     ]
 
 

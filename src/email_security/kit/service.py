@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from email_security.kit.db import utcnow
-from email_security.kit.errors import BadRequest, Conflict, NotFound
+from email_security.kit.errors import ApiError, BadRequest, Conflict, NotFound
 from email_security.kit.resource import Change, FieldError, Resource
 
 
@@ -71,9 +71,9 @@ class ResourceService:
             rows.append(found[uid])
         return rows
 
-    def _not_found(self, item_id: str, location: str) -> NotFound:
-        where = f"{location}.id: " if location else ""
-        return NotFound(f"{where}{self.resource.title} {item_id!r} not found")
+    def _not_found(self, item_id: str, location: str) -> ApiError:
+        message = f"{self.resource.title} {item_id!r} not found"
+        return NotFound.at(f"{location}.id", message) if location else NotFound(message)
 
     # --- writes --------------------------------------------------------------------------
 
@@ -119,7 +119,18 @@ class ResourceService:
             updates = normalise(change)
         except FieldError as exc:
             raise BadRequest.at(_at(location, exc.field_name), exc.message) from None
-        return {**change.sent, **updates}
+        values = {**change.sent, **updates}
+        self._check_lengths(values, location)
+        return values
+
+    def _check_lengths(self, values: dict[str, Any], location: str) -> None:
+        """Normalising can lengthen text (IDN to A-labels): it must still fit its column."""
+        for name, value in values.items():
+            limit = self.resource.column_lengths.get(name)
+            if isinstance(value, str) and limit is not None and len(value) > limit:
+                raise BadRequest.at(
+                    _at(location, name), f"is longer than {limit} characters once normalised"
+                )
 
     def _check_unique(
         self, session: Session, account_id: str, written: Sequence[tuple[str, Any]]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
-from sqlalchemy import BigInteger, Boolean, String, Text
+from pydantic import Field
+from sqlalchemy import BigInteger, Boolean, String
+from sqlalchemy import Text as TextColumn
 from sqlalchemy.orm import Mapped, mapped_column
 
 from email_security.kit.db import Base
-from email_security.kit.fields import Comments, PatternText, StrictInput
-from email_security.kit.fields import Text as TextField
+from email_security.kit.fields import Comments, NameText, PatternText, StrictInput, Text
 from email_security.kit.resource import (
     Change,
     FieldError,
@@ -39,7 +39,6 @@ DIRECTORY_FIELDS = (
     "external_directory_node_id",
 )
 DirectoryNumber = Annotated[int, Field(ge=0, le=2**63 - 1)]
-DisplayName = Annotated[TextField, StringConstraints(min_length=1, strip_whitespace=False)]
 
 
 class ImpersonationEntry(SettingsRow, Base):
@@ -49,7 +48,7 @@ class ImpersonationEntry(SettingsRow, Base):
     name: Mapped[str] = mapped_column(String(1024))
     email: Mapped[str] = mapped_column(String(1024))
     is_email_regex: Mapped[bool] = mapped_column(Boolean)
-    comments: Mapped[str | None] = mapped_column(Text)
+    comments: Mapped[str | None] = mapped_column(TextColumn)
     provenance: Mapped[str | None] = mapped_column(String(32))
     directory_id: Mapped[int | None] = mapped_column(BigInteger)
     directory_node_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -57,7 +56,7 @@ class ImpersonationEntry(SettingsRow, Base):
 
 
 class ImpersonationEntryCreate(StrictInput):
-    name: DisplayName = Field(description="Display name of the protected identity")
+    name: NameText = Field(description="Display name of the protected identity")
     email: PatternText = Field(
         description="Address (or comma-separated addresses) the person really uses, "
         "or an RE2 regex when is_email_regex"
@@ -67,7 +66,7 @@ class ImpersonationEntryCreate(StrictInput):
     provenance: Provenance | None = Field(None, description="Source; defaults to A1S_INTERNAL")
     directory_id: DirectoryNumber | None = None
     directory_node_id: DirectoryNumber | None = None
-    external_directory_node_id: TextField | None = Field(None, deprecated=True)
+    external_directory_node_id: Text | None = Field(None, deprecated=True)
 
 
 class ImpersonationEntryOut(SettingsOut):
@@ -89,7 +88,7 @@ def _normalise(change: Change) -> Mapping[str, Any]:
         for name in DIRECTORY_FIELDS:
             if name in change.sent and change.sent[name] != change.current[name]:
                 raise FieldError(name, "is managed by the directory this entry is synced from")
-    if change.creating and state.get("provenance") is None:
+    if state.get("provenance") is None:  # absent or null: an entry made here
         updates["provenance"] = INTERNAL
     if change.touches("email", "is_email_regex"):
         normalise = check_regex if state["is_email_regex"] else _normalise_addresses

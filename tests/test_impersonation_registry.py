@@ -1,0 +1,750 @@
+"""The impersonation registry over HTTP: every endpoint, filter, sort, pagination edge,
+validation rule, and the fields a directory sync owns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Account, Api, assert_error
+
+PATH = "impersonation_registry"
+MISSING_ID = "6b0d0e3e-0000-4000-8000-000000000000"
+PROVENANCES = [
+    "A1S_INTERNAL",
+    "SNOOPY-CASB_OFFICE_365",
+    "SNOOPY-OFFICE_365",
+    "SNOOPY-GOOGLE_DIRECTORY",
+]
+DIRECTORY_FIELDS = [
+    "name",
+    "provenance",
+    "directory_id",
+    "directory_node_id",
+    "external_directory_node_id",
+]
+
+
+def impersonation_entry(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "Jane Doe",
+        "email": "jane.doe@example.com",
+        "is_email_regex": False,
+        "comments": None,
+    }
+    body.update(overrides)
+    return body
+
+
+def synced_entry(**overrides: Any) -> dict[str, Any]:
+    """An entry as a directory sync writes it."""
+    body = impersonation_entry(
+        provenance="SNOOPY-OFFICE_365",
+        directory_id=41,
+        directory_node_id=42,
+        external_directory_node_id="node-42",
+    )
+    body.update(overrides)
+    return body
+
+
+def create(api: Api, **overrides: Any) -> dict[str, Any]:
+    return api.ok(api.post(PATH, json=impersonation_entry(**overrides)), 201)
+
+
+def create_synced(api: Api, **overrides: Any) -> dict[str, Any]:
+    return api.ok(api.post(PATH, json=synced_entry(**overrides)), 201)
+
+
+def list_result(api: Api, **params: Any) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    response = api.get(PATH, params=params)
+    result = api.ok(response)
+    return result, response.json()["result_info"]
+
+
+def listed_ids(api: Api, **params: Any) -> list[str]:
+    return [entry["id"] for entry in list_result(api, **params)[0]]
+
+
+def snapshot(api: Api) -> list[dict[str, Any]]:
+    return api.ok(api.get(PATH, params={"per_page": 1000}))
+
+
+def post_raw_json(api: Api, raw: bytes) -> Any:
+    return api.post(PATH, content=raw, headers={"content-type": "application/json"})
+
+
+class TestCreate:
+    def test_returns_201_with_every_field(self, api: Api) -> None:
+        result = create(api, comments="CEO")
+        assert result["name"] == "Jane Doe"
+        assert result["email"] == "jane.doe@example.com"
+        assert result["is_email_regex"] is False
+        assert result["comments"] == "CEO"
+        assert result["provenance"] == "A1S_INTERNAL"
+        assert result["directory_id"] is None
+        assert result["directory_node_id"] is None
+        assert result["external_directory_node_id"] is None
+        assert len(result["id"]) == 36
+        assert result["created_at"] == result["modified_at"] == result["last_modified"]
+        assert result["created_at"].endswith("Z")
+
+    def test_provenance_defaults_to_internal_when_omitted(self, api: Api) -> None:
+        body = impersonation_entry()
+        assert "provenance" not in body
+        assert api.ok(api.post(PATH, json=body), 201)["provenance"] == "A1S_INTERNAL"
+
+    def test_provenance_defaults_to_internal_when_null(self, api: Api) -> None:
+        assert create(api, provenance=None)["provenance"] == "A1S_INTERNAL"
+
+    @pytest.mark.parametrize("provenance", PROVENANCES)
+    def test_every_provenance_is_accepted(self, api: Api, provenance: str) -> None:
+        assert create(api, provenance=provenance)["provenance"] == provenance
+
+    def test_directory_fields_are_stored(self, api: Api) -> None:
+        result = create_synced(api)
+        assert result["provenance"] == "SNOOPY-OFFICE_365"
+        assert result["directory_id"] == 41
+        assert result["directory_node_id"] == 42
+        assert result["external_directory_node_id"] == "node-42"
+
+    @pytest.mark.parametrize("field", ["directory_id", "directory_node_id"])
+    @pytest.mark.parametrize("value", [0, 2**63 - 1])
+    def test_directory_numbers_at_their_bounds(self, api: Api, field: str, value: int) -> None:
+        assert create(api, **{field: value})[field] == value
+
+    def test_email_domain_is_normalised_and_local_part_kept(self, api: Api) -> None:
+        assert create(api, email="  Jane.Doe@Bücher.EXAMPLE ")["email"] == (
+            "Jane.Doe@xn--bcher-kva.example"
+        )
+
+    def test_comma_separated_addresses_are_each_normalised_and_joined(self, api: Api) -> None:
+        result = create(api, email="Jane@Example.COM, jd@Bücher.example ,jane@example.org")
+        assert result["email"] == "Jane@example.com,jd@xn--bcher-kva.example,jane@example.org"
+
+    def test_empty_items_of_an_address_list_are_dropped(self, api: Api) -> None:
+        result = create(api, email="a@example.com,,b@example.com,")
+        assert result["email"] == "a@example.com,b@example.com"
+
+    def test_regex_is_stored_as_written(self, api: Api) -> None:
+        result = create(api, email=r"(?i)jane\.doe@(mail\.)?Example\.com", is_email_regex=True)
+        assert result["email"] == r"(?i)jane\.doe@(mail\.)?Example\.com"
+        assert result["is_email_regex"] is True
+
+    def test_regex_need_not_be_an_address(self, api: Api) -> None:
+        assert create(api, email="^ceo", is_email_regex=True)["email"] == "^ceo"
+
+    @pytest.mark.parametrize("field", ["name", "comments", "external_directory_node_id"])
+    def test_1024_characters_are_accepted(self, api: Api, field: str) -> None:
+        assert create(api, **{field: "x" * 1024})[field] == "x" * 1024
+
+    def test_address_list_of_1024_characters_is_accepted(self, api: Api) -> None:
+        email = ",".join([f"u{i:02}@example.com" for i in range(60)] + ["x" * 52 + "@example.com"])
+        assert len(email) == 1024
+        assert create(api, email=email)["email"] == email
+
+    def test_comments_may_hold_tabs_and_newlines(self, api: Api) -> None:
+        result = create(api, comments="line one\n\tline two\r\n")
+        assert result["comments"] == "line one\n\tline two\r\n"
+
+    @pytest.mark.parametrize("name", ["Jane\tDoe", "Jane\nDoe", " ", ""])
+    def test_name_is_one_line_of_visible_text(self, api: Api, name: str) -> None:
+        assert_error(api.post(PATH, json=impersonation_entry(name=name)), 400, "name")
+
+    def test_non_ascii_name_is_kept(self, api: Api) -> None:
+        assert create(api, name="Jürgen Müller")["name"] == "Jürgen Müller"
+
+
+class TestCreateValidation:
+    @pytest.mark.parametrize(
+        "email",
+        [
+            "not-an-address",
+            "a@b@example.com",
+            "jane@",
+            "@example.com",
+            "jane@-bad.example",
+            "jane@example",
+            "Jane Doe <jane@example.com>",
+            "jane@example.com,not-an-address",
+        ],
+    )
+    def test_invalid_address(self, api: Api, email: str) -> None:
+        errors = assert_error(
+            api.post(PATH, json=impersonation_entry(email=email)), 400, "email", "not a valid"
+        )
+        assert errors[0]["source"] == {"pointer": "/email"}
+
+    @pytest.mark.parametrize("email", [",", " , ", ",,"])
+    def test_address_list_without_any_address(self, api: Api, email: str) -> None:
+        assert_error(api.post(PATH, json=impersonation_entry(email=email)), 400, "email")
+
+    @pytest.mark.parametrize("regex", ["(unclosed", "a{2,1}", "(?<=lookbehind)x", r"(a)\1"])
+    def test_regex_that_re2_cannot_compile(self, api: Api, regex: str) -> None:
+        response = api.post(PATH, json=impersonation_entry(email=regex, is_email_regex=True))
+        assert_error(response, 400, "email", "RE2")
+
+    def test_regex_is_not_accepted_as_an_address(self, api: Api) -> None:
+        response = api.post(PATH, json=impersonation_entry(email=r".*@example\.com"))
+        assert_error(response, 400, "email")
+
+    def test_address_list_that_grows_past_1024_characters_when_normalised(self, api: Api) -> None:
+        email = ",".join(["a@ü.example"] * 85)
+        assert len(email) <= 1024
+        response = api.post(PATH, json=impersonation_entry(email=email))
+        assert_error(response, 400, "email")
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("is_email_regex", "true"),
+            ("is_email_regex", 1),
+            ("is_email_regex", None),
+            ("name", 7),
+            ("name", None),
+            ("email", 7),
+            ("email", ["jane@example.com"]),
+            ("email", None),
+            ("comments", 12),
+            ("provenance", "a1s_internal"),
+            ("provenance", "LDAP"),
+            ("directory_id", "7"),
+            ("directory_id", 7.0),
+            ("directory_id", 7.5),
+            ("directory_id", True),
+            ("directory_node_id", "7"),
+            ("directory_node_id", False),
+            ("external_directory_node_id", 7),
+        ],
+    )
+    def test_wrong_types_are_refused(self, api: Api, field: str, value: Any) -> None:
+        assert_error(api.post(PATH, json=impersonation_entry(**{field: value})), 400, field)
+
+    @pytest.mark.parametrize("field", ["directory_id", "directory_node_id"])
+    @pytest.mark.parametrize("value", [-1, 2**63])
+    def test_directory_numbers_out_of_range(self, api: Api, field: str, value: int) -> None:
+        assert_error(api.post(PATH, json=impersonation_entry(**{field: value})), 400, field)
+
+    @pytest.mark.parametrize("field", ["name", "email", "is_email_regex"])
+    def test_required_fields(self, api: Api, field: str) -> None:
+        body = impersonation_entry()
+        del body[field]
+        assert_error(api.post(PATH, json=body), 400, field, "required")
+
+    def test_empty_name_is_refused(self, api: Api) -> None:
+        assert_error(api.post(PATH, json=impersonation_entry(name="")), 400, "name")
+
+    def test_empty_email_is_refused(self, api: Api) -> None:
+        assert_error(api.post(PATH, json=impersonation_entry(email="")), 400, "email")
+
+    def test_unknown_field_is_refused(self, api: Api) -> None:
+        assert_error(api.post(PATH, json=impersonation_entry(colour="red")), 400, "colour")
+
+    def test_id_is_not_accepted_on_create(self, api: Api) -> None:
+        assert_error(api.post(PATH, json=impersonation_entry(id=MISSING_ID)), 400, "id")
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("name", "x" * 1025),
+            ("email", "a@" + "b" * 1023),
+            ("comments", "x" * 1025),
+            ("external_directory_node_id", "x" * 1025),
+        ],
+    )
+    def test_longer_than_1024_characters(self, api: Api, field: str, value: str) -> None:
+        assert len(value) == 1025
+        response = api.post(PATH, json=impersonation_entry(**{field: value}))
+        assert_error(response, 400, field, "1024")
+
+    @pytest.mark.parametrize("field", ["name", "email", "comments", "external_directory_node_id"])
+    @pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f"])
+    def test_control_characters_are_refused(self, api: Api, field: str, char: str) -> None:
+        value = f"jane{char}@example.com"
+        response = api.post(PATH, json=impersonation_entry(**{field: value}))
+        assert_error(response, 400, field, "control characters")
+
+    @pytest.mark.parametrize("email", ["jane@exam\nple.com", "jane@example.com\t"])
+    def test_email_must_be_a_single_line(self, api: Api, email: str) -> None:
+        response = api.post(PATH, json=impersonation_entry(email=email))
+        assert_error(response, 400, "email", "single line")
+
+    def test_lone_surrogate_is_refused(self, api: Api) -> None:
+        raw = b'{"name": "Jane \\ud800", "email": "jane@example.com", "is_email_regex": false}'
+        assert_error(post_raw_json(api, raw), 400, "name")
+
+    def test_malformed_json(self, api: Api) -> None:
+        assert_error(post_raw_json(api, b'{"name": '), 400, "Malformed JSON")
+
+    def test_missing_body(self, api: Api) -> None:
+        assert_error(api.post(PATH), 400)
+
+    def test_body_must_be_an_object(self, api: Api) -> None:
+        assert_error(api.post(PATH, json=[impersonation_entry()]), 400)
+
+    def test_failed_create_stores_nothing(self, api: Api) -> None:
+        assert_error(api.post(PATH, json=impersonation_entry(email="nope")), 400)
+        assert list_result(api)[1]["total_count"] == 0
+
+
+class TestGet:
+    def test_returns_the_entry(self, api: Api) -> None:
+        created = create_synced(api, comments="synced")
+        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
+
+    @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+    @pytest.mark.parametrize("item_id", ["not-a-uuid", "1", "batch", MISSING_ID])
+    def test_unknown_or_malformed_id_is_404(self, api: Api, method: str, item_id: str) -> None:
+        kwargs = {"json": {"comments": "x"}} if method == "PATCH" else {}
+        errors = assert_error(api.request(method, f"{PATH}/{item_id}", **kwargs), 404, "not found")
+        assert errors[0]["code"] == 7003
+
+    def test_id_longer_than_64_characters_is_404(self, api: Api) -> None:
+        assert_error(api.get(f"{PATH}/{'a' * 65}"), 404, "not found")
+
+
+class TestPatch:
+    def test_changes_only_the_fields_sent(self, api: Api) -> None:
+        created = create(api, comments="keep me", directory_id=7)
+        result = api.ok(api.patch(f"{PATH}/{created['id']}", json={"name": "Janet Doe"}))
+        assert result == {
+            **created,
+            "name": "Janet Doe",
+            "modified_at": result["modified_at"],
+            "last_modified": result["modified_at"],
+        }
+        assert result["modified_at"] > created["modified_at"]
+        assert api.ok(api.get(f"{PATH}/{created['id']}")) == result
+
+    def test_empty_patch_keeps_every_field(self, api: Api) -> None:
+        created = create(api, comments="c")
+        result = api.ok(api.patch(f"{PATH}/{created['id']}", json={}))
+        for field in ("name", "email", "is_email_regex", "comments", "provenance"):
+            assert result[field] == created[field]
+
+    def test_comments_can_be_cleared_with_null(self, api: Api) -> None:
+        created = create(api, comments="old")
+        result = api.ok(api.patch(f"{PATH}/{created['id']}", json={"comments": None}))
+        assert result["comments"] is None
+        assert api.ok(api.get(f"{PATH}/{created['id']}"))["comments"] is None
+
+    @pytest.mark.parametrize("field", ["name", "email", "is_email_regex"])
+    def test_null_for_a_required_field_is_refused(self, api: Api, field: str) -> None:
+        created = create(api)
+        assert_error(api.patch(f"{PATH}/{created['id']}", json={field: None}), 400, field)
+        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
+
+    def test_email_is_normalised_on_update(self, api: Api) -> None:
+        created = create(api)
+        body = {"email": "J.Doe@Bücher.EXAMPLE, jd@Example.ORG"}
+        result = api.ok(api.patch(f"{PATH}/{created['id']}", json=body))
+        assert result["email"] == "J.Doe@xn--bcher-kva.example,jd@example.org"
+
+    def test_invalid_email_is_refused_and_nothing_changes(self, api: Api) -> None:
+        created = create(api)
+        body = {"email": "nope", "comments": "changed"}
+        assert_error(api.patch(f"{PATH}/{created['id']}", json=body), 400, "email")
+        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
+
+    def test_new_email_is_checked_against_the_stored_regex_flag(self, api: Api) -> None:
+        created = create(api, email=r".*@example\.com", is_email_regex=True)
+        response = api.patch(f"{PATH}/{created['id']}", json={"email": "(unclosed"})
+        assert_error(response, 400, "email", "RE2")
+
+    def test_turning_regex_off_revalidates_the_stored_pattern(self, api: Api) -> None:
+        created = create(api, email=r".*@example\.com", is_email_regex=True)
+        response = api.patch(f"{PATH}/{created['id']}", json={"is_email_regex": False})
+        assert_error(response, 400, "email")
+        assert api.ok(api.get(f"{PATH}/{created['id']}"))["is_email_regex"] is True
+
+    def test_turning_regex_on_keeps_an_address_that_compiles(self, api: Api) -> None:
+        created = create(api)
+        result = api.ok(api.patch(f"{PATH}/{created['id']}", json={"is_email_regex": True}))
+        assert result["is_email_regex"] is True
+        assert result["email"] == created["email"]
+
+    def test_email_and_regex_flag_change_together(self, api: Api) -> None:
+        created = create(api)
+        body = {"email": r"jane\..*@example\.com", "is_email_regex": True}
+        result = api.ok(api.patch(f"{PATH}/{created['id']}", json=body))
+        assert (result["email"], result["is_email_regex"]) == (body["email"], True)
+
+    def test_internal_entry_may_change_its_name_and_directory_fields(self, api: Api) -> None:
+        created = create(api)
+        body = {
+            "name": "Janet Doe",
+            "directory_id": 1,
+            "directory_node_id": 2,
+            "external_directory_node_id": "ext",
+        }
+        result = api.ok(api.patch(f"{PATH}/{created['id']}", json=body))
+        assert {field: result[field] for field in body} == body
+
+    @pytest.mark.parametrize(
+        "field", ["directory_id", "directory_node_id", "external_directory_node_id"]
+    )
+    def test_internal_entry_may_clear_directory_fields(self, api: Api, field: str) -> None:
+        created = create(api, directory_id=1, directory_node_id=2, external_directory_node_id="e")
+        result = api.ok(api.patch(f"{PATH}/{created['id']}", json={field: None}))
+        assert result[field] is None
+
+    def test_entry_never_ends_up_without_a_provenance(self, api: Api) -> None:
+        created = create(api)
+        response = api.patch(f"{PATH}/{created['id']}", json={"provenance": None})
+        assert response.status_code in (200, 400), response.text
+        assert api.ok(api.get(f"{PATH}/{created['id']}"))["provenance"] == "A1S_INTERNAL"
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("is_email_regex", "false"),
+            ("is_email_regex", 0),
+            ("directory_id", "7"),
+            ("directory_id", -1),
+            ("name", ""),
+            ("name", "x" * 1025),
+            ("comments", "a\x00b"),
+            ("provenance", "internal"),
+        ],
+    )
+    def test_invalid_values_are_refused(self, api: Api, field: str, value: Any) -> None:
+        created = create(api)
+        assert_error(api.patch(f"{PATH}/{created['id']}", json={field: value}), 400, field)
+        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
+
+    def test_unknown_field_is_refused(self, api: Api) -> None:
+        created = create(api)
+        response = api.patch(f"{PATH}/{created['id']}", json={"comments": "x", "colour": "red"})
+        assert_error(response, 400, "colour")
+        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
+
+    def test_id_in_the_body_is_refused(self, api: Api) -> None:
+        created = create(api)
+        assert_error(api.patch(f"{PATH}/{created['id']}", json={"id": MISSING_ID}), 400, "id")
+
+    def test_put_is_not_supported(self, api: Api) -> None:
+        created = create(api)
+        assert_error(api.put(f"{PATH}/{created['id']}", json=impersonation_entry()), 405)
+
+
+class TestSyncedEntries:
+    """A directory sync owns who an entry is and where it came from."""
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("name", "Someone Else"),
+            ("provenance", "A1S_INTERNAL"),
+            ("provenance", "SNOOPY-GOOGLE_DIRECTORY"),
+            ("provenance", None),
+            ("directory_id", 99),
+            ("directory_id", None),
+            ("directory_node_id", 99),
+            ("directory_node_id", None),
+            ("external_directory_node_id", "node-99"),
+            ("external_directory_node_id", None),
+        ],
+    )
+    def test_changing_a_directory_field_is_refused(self, api: Api, field: str, value: Any) -> None:
+        created = create_synced(api)
+        response = api.patch(f"{PATH}/{created['id']}", json={field: value})
+        errors = assert_error(response, 400, field, "managed by the directory")
+        assert errors[0]["source"] == {"pointer": f"/{field}"}
+        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
+
+    @pytest.mark.parametrize("provenance", PROVENANCES[1:])
+    def test_every_directory_provenance_is_protected(self, api: Api, provenance: str) -> None:
+        created = create_synced(api, provenance=provenance)
+        response = api.patch(f"{PATH}/{created['id']}", json={"name": "Someone Else"})
+        assert_error(response, 400, "name")
+
+    def test_refused_change_is_not_applied_partly(self, api: Api) -> None:
+        created = create_synced(api)
+        body = {"comments": "allowed", "email": "other@example.com", "directory_id": 99}
+        assert_error(api.patch(f"{PATH}/{created['id']}", json=body), 400, "directory_id")
+        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
+
+    def test_sending_the_same_directory_values_is_fine(self, api: Api) -> None:
+        created = create_synced(api)
+        body = {field: created[field] for field in DIRECTORY_FIELDS}
+        result = api.ok(api.patch(f"{PATH}/{created['id']}", json=body))
+        assert {field: result[field] for field in DIRECTORY_FIELDS} == body
+
+    def test_synced_entry_without_directory_numbers_accepts_null_for_them(self, api: Api) -> None:
+        created = create(api, provenance="SNOOPY-OFFICE_365")
+        body = {"directory_id": None, "external_directory_node_id": None}
+        result = api.ok(api.patch(f"{PATH}/{created['id']}", json=body))
+        assert result["directory_id"] is None
+
+    def test_email_may_change(self, api: Api) -> None:
+        created = create_synced(api)
+        result = api.ok(api.patch(f"{PATH}/{created['id']}", json={"email": "JD@Example.ORG"}))
+        assert result["email"] == "JD@example.org"
+        assert result["provenance"] == "SNOOPY-OFFICE_365"
+
+    def test_regex_flag_and_email_may_change(self, api: Api) -> None:
+        created = create_synced(api)
+        body = {"email": r"jane\.doe@.*", "is_email_regex": True}
+        result = api.ok(api.patch(f"{PATH}/{created['id']}", json=body))
+        assert (result["email"], result["is_email_regex"]) == (r"jane\.doe@.*", True)
+
+    def test_comments_may_be_set_and_cleared(self, api: Api) -> None:
+        created = create_synced(api)
+        set_result = api.ok(api.patch(f"{PATH}/{created['id']}", json={"comments": "VIP"}))
+        assert set_result["comments"] == "VIP"
+        cleared = api.ok(api.patch(f"{PATH}/{created['id']}", json={"comments": None}))
+        assert cleared["comments"] is None
+        assert cleared["name"] == created["name"]
+
+    def test_synced_email_is_still_validated(self, api: Api) -> None:
+        created = create_synced(api)
+        assert_error(api.patch(f"{PATH}/{created['id']}", json={"email": "nope"}), 400, "email")
+
+
+class TestDelete:
+    def test_returns_the_id_and_removes_the_entry(self, api: Api) -> None:
+        created = create(api)
+        assert api.ok(api.delete(f"{PATH}/{created['id']}")) == {"id": created["id"]}
+        assert_error(api.get(f"{PATH}/{created['id']}"), 404)
+        assert list_result(api)[1]["total_count"] == 0
+
+    def test_second_delete_is_404(self, api: Api) -> None:
+        created = create(api)
+        api.ok(api.delete(f"{PATH}/{created['id']}"))
+        assert_error(api.delete(f"{PATH}/{created['id']}"), 404, "not found")
+
+    def test_deletes_only_that_entry(self, api: Api) -> None:
+        doomed = create(api, name="Doomed")
+        kept = create(api, name="Kept")
+        api.ok(api.delete(f"{PATH}/{doomed['id']}"))
+        assert snapshot(api) == [kept]
+
+    def test_synced_entry_can_be_deleted(self, api: Api) -> None:
+        created = create_synced(api)
+        assert api.ok(api.delete(f"{PATH}/{created['id']}")) == {"id": created["id"]}
+
+
+class TestNoBatch:
+    def test_batch_endpoint_is_405(self, api: Api) -> None:
+        created = create(api)
+        body = {"deletes": [{"id": created["id"]}], "patches": [], "puts": [], "posts": []}
+        errors = assert_error(api.post(f"{PATH}/batch", json=body), 405)
+        assert errors[0]["code"] == 7001
+        assert snapshot(api) == [created]
+
+
+class TestList:
+    def test_empty(self, api: Api) -> None:
+        result, info = list_result(api)
+        assert result == []
+        assert info == {"count": 0, "page": 1, "per_page": 20, "total_count": 0}
+
+    def test_pagination_covers_every_entry_once(self, api: Api) -> None:
+        created = {create(api, name=f"Person {i}")["id"] for i in range(7)}
+        seen: list[str] = []
+        for page in (1, 2, 3):
+            result, info = list_result(api, page=page, per_page=3)
+            assert info == {"count": len(result), "page": page, "per_page": 3, "total_count": 7}
+            seen += [entry["id"] for entry in result]
+        assert len(seen) == 7
+        assert set(seen) == created
+
+    def test_page_past_the_end_is_empty_with_the_true_total(self, api: Api) -> None:
+        create(api)
+        create(api, name="John Doe")
+        result, info = list_result(api, page=3, per_page=2)
+        assert result == []
+        assert info == {"count": 0, "page": 3, "per_page": 2, "total_count": 2}
+
+    def test_per_page_maximum(self, api: Api) -> None:
+        create(api)
+        assert list_result(api, per_page=1000)[1]["per_page"] == 1000
+
+    def test_per_page_minimum(self, api: Api) -> None:
+        first = create(api, name="First")
+        create(api, name="Second")
+        result, info = list_result(api, per_page=1)
+        assert [entry["id"] for entry in result] == [first["id"]]
+        assert info == {"count": 1, "page": 1, "per_page": 1, "total_count": 2}
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"page": 0},
+            {"page": -1},
+            {"page": "two"},
+            {"page": 2**31},
+            {"per_page": 0},
+            {"per_page": 1001},
+            {"per_page": "many"},
+            {"order": "comments"},
+            {"order": "Name"},
+            {"direction": "up"},
+            {"direction": "DESC"},
+            {"provenance": "a1s_internal"},
+            {"provenance": "LDAP"},
+            {"search": "x" * 1025},
+        ],
+    )
+    def test_bad_query_values_are_400(self, api: Api, params: dict[str, Any]) -> None:
+        assert_error(api.get(PATH, params=params), 400, next(iter(params)))
+
+    @pytest.mark.parametrize("field", ["name", "email", "created_at"])
+    @pytest.mark.parametrize("direction", ["asc", "desc"])
+    def test_order(self, api: Api, field: str, direction: str) -> None:
+        for person in ("charlie", "alpha", "bravo"):
+            create(api, name=f"{person.title()} Person", email=f"{person}@example.com")
+        result, _ = list_result(api, order=field, direction=direction)
+        values = [entry[field] for entry in result]
+        assert len(values) == 3
+        assert values == sorted(values, reverse=direction == "desc")
+
+    def test_order_by_email_differs_from_name_order(self, api: Api) -> None:
+        create(api, name="Alpha", email="zulu@example.com")
+        create(api, name="Bravo", email="yankee@example.com")
+        emails = [entry["email"] for entry in list_result(api, order="email")[0]]
+        assert emails == ["yankee@example.com", "zulu@example.com"]
+
+    def test_default_order_is_creation(self, api: Api) -> None:
+        ids = [create(api, name=name)["id"] for name in ("Charlie", "Alpha", "Bravo")]
+        assert listed_ids(api) == ids
+
+    def test_descending_without_order_is_newest_first(self, api: Api) -> None:
+        ids = [create(api, name=name)["id"] for name in ("Charlie", "Alpha", "Bravo")]
+        assert listed_ids(api, direction="desc") == ids[::-1]
+
+    def test_ties_are_broken_by_id_so_pages_never_overlap(self, api: Api) -> None:
+        created = {create(api, name="Same Name")["id"] for _ in range(5)}
+        pages = [listed_ids(api, order="name", per_page=2, page=page) for page in (1, 2, 3)]
+        seen = [entry_id for page in pages for entry_id in page]
+        assert sorted(seen) == sorted(created)
+
+    @pytest.mark.parametrize("provenance", PROVENANCES)
+    def test_provenance_filter(self, api: Api, provenance: str) -> None:
+        by_provenance = {p: create(api, name=p, provenance=p)["id"] for p in PROVENANCES}
+        assert listed_ids(api, provenance=provenance) == [by_provenance[provenance]]
+
+    def test_provenance_filter_finds_entries_that_took_the_default(self, api: Api) -> None:
+        defaulted = create(api)
+        create_synced(api)
+        assert listed_ids(api, provenance="A1S_INTERNAL") == [defaulted["id"]]
+
+    def test_filter_total_count_is_of_matching_entries(self, api: Api) -> None:
+        for i in range(3):
+            create_synced(api, name=f"Synced {i}")
+        create(api)
+        result, info = list_result(api, provenance="SNOOPY-OFFICE_365", per_page=2)
+        assert len(result) == 2
+        assert info["total_count"] == 3
+
+    def test_search_matches_name_case_insensitively(self, api: Api) -> None:
+        hit = create(api, name="Chief Executive")
+        create(api, name="Someone Else")
+        assert listed_ids(api, search="cHIEF exec") == [hit["id"]]
+
+    def test_search_matches_email_case_insensitively(self, api: Api) -> None:
+        hit = create(api, name="A", email="Board.Member@example.com")
+        create(api, name="B", email="someone@example.org")
+        assert listed_ids(api, search="BOARD.member") == [hit["id"]]
+
+    def test_search_finds_a_normalised_email_domain(self, api: Api) -> None:
+        hit = create(api, email="jane@Bücher.example")
+        assert listed_ids(api, search="XN--BCHER") == [hit["id"]]
+
+    def test_search_does_not_look_in_comments(self, api: Api) -> None:
+        create(api, comments="payroll contact")
+        assert listed_ids(api, search="payroll") == []
+
+    def test_search_matches_name_or_email(self, api: Api) -> None:
+        by_name = create(api, name="Finance Lead", email="a@example.com")
+        by_email = create(api, name="Someone", email="finance@example.org")
+        create(api, name="Other", email="other@example.net")
+        result, info = list_result(api, search="finance")
+        assert {entry["id"] for entry in result} == {by_name["id"], by_email["id"]}
+        assert info["total_count"] == 2
+
+    @pytest.mark.parametrize("needle", ["%", "_", "\\", "' OR 1=1 --", "a%e"])
+    def test_search_wildcards_are_literal(self, api: Api, needle: str) -> None:
+        create(api, name="Jane Doe", email="jane@example.com")
+        assert listed_ids(api, search=needle) == []
+
+    def test_search_finds_literal_underscore(self, api: Api) -> None:
+        hit = create(api, name="a_b")
+        create(api, name="axb")
+        assert listed_ids(api, search="a_b") == [hit["id"]]
+
+    def test_search_finds_literal_percent(self, api: Api) -> None:
+        hit = create(api, name="100% Genuine")
+        create(api, name="1000 Genuine")
+        assert listed_ids(api, search="100%") == [hit["id"]]
+
+    def test_search_is_case_insensitive_beyond_ascii(self, api: Api) -> None:
+        hit = create(api, name="Jürgen Müller")
+        assert listed_ids(api, search="MÜLLER") == [hit["id"]]
+
+    def test_search_combines_with_filter_and_paging(self, api: Api) -> None:
+        for i in range(5):
+            provenance = "SNOOPY-OFFICE_365" if i % 2 == 0 else "A1S_INTERNAL"
+            create(api, name=f"Board {i}", provenance=provenance)
+        create(api, name="Staff", provenance="SNOOPY-OFFICE_365")
+        result, info = list_result(
+            api, search="BOARD", provenance="SNOOPY-OFFICE_365", per_page=2, page=2
+        )
+        assert info == {"count": 1, "page": 2, "per_page": 2, "total_count": 3}
+        assert result[0]["name"].startswith("Board")
+        assert result[0]["provenance"] == "SNOOPY-OFFICE_365"
+
+
+READS = [("GET", PATH, None), ("GET", f"{PATH}/{{id}}", None)]
+WRITES = [
+    ("POST", PATH, impersonation_entry()),
+    ("PATCH", f"{PATH}/{{id}}", {"comments": "x"}),
+    ("DELETE", f"{PATH}/{{id}}", None),
+]
+
+
+def call(api: Api, method: str, path: str, body: Any) -> Any:
+    return api.request(method, path, json=body) if body is not None else api.request(method, path)
+
+
+class TestAccess:
+    def test_other_accounts_entries_are_invisible(self, api: Api, other_api: Api) -> None:
+        mine = create(api)
+        theirs = create(other_api, name="Their VIP")
+        assert listed_ids(api) == [mine["id"]]
+        assert listed_ids(api, search="Their") == []
+        assert_error(api.get(f"{PATH}/{theirs['id']}"), 404)
+        assert_error(api.patch(f"{PATH}/{theirs['id']}", json={"comments": "x"}), 404)
+        assert_error(api.delete(f"{PATH}/{theirs['id']}"), 404)
+        assert other_api.ok(other_api.get(f"{PATH}/{theirs['id']}")) == theirs
+
+    @pytest.mark.parametrize(("method", "path", "body"), READS + WRITES)
+    def test_token_of_another_account_is_403(
+        self, api: Api, other_account: Account, method: str, path: str, body: Any
+    ) -> None:
+        created = create(api)
+        foreign = api.with_token(other_account.token)
+        response = call(foreign, method, path.format(id=created["id"]), body)
+        assert_error(response, 403)
+        assert created["name"] not in response.text
+        assert snapshot(api) == [created]
+
+    @pytest.mark.parametrize(("method", "path", "body"), WRITES)
+    def test_read_only_token_cannot_write(
+        self, api: Api, account: Account, method: str, path: str, body: Any
+    ) -> None:
+        created = create(api)
+        reader = api.with_token(account.read_token)
+        response = call(reader, method, path.format(id=created["id"]), body)
+        assert_error(response, 403, "read-only")
+        assert snapshot(api) == [created]
+
+    def test_read_only_token_can_read(self, api: Api, account: Account) -> None:
+        created = create(api)
+        reader = api.with_token(account.read_token)
+        assert reader.ok(reader.get(PATH)) == [created]
+        assert reader.ok(reader.get(f"{PATH}/{created['id']}")) == created
+
+    def test_no_token_is_401(self, api: Api) -> None:
+        assert_error(api.with_token(None).get(PATH), 401)
