@@ -194,9 +194,12 @@ def test_domains(sdk: Cloudflare, sdk_account: Account) -> None:
     assert [entry.id for entry in bcc] == [created.id]
     picked = list(domains.list(account_id=account, domain=["d1.example", "d2.example"]))
     assert sorted(entry.domain or "" for entry in picked) == ["d1.example", "d2.example"]
-    with pytest.warns(DeprecationWarning), pytest.raises(cloudflare.BadRequestError):
+    with (
+        pytest.warns(DeprecationWarning, match="deprecated"),
+        pytest.raises(cloudflare.BadRequestError),
+    ):
         domains.bulk_delete(account_id=account)  # the SDK sends no body: nothing to delete
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning, match="deprecated"):
         unprotected = domains.bulk_delete(
             account_id=account,
             extra_body=[{"id": entry.id} for entry in picked],  # type: ignore[arg-type]
