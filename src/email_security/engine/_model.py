@@ -1,0 +1,179 @@
+"""The engine's plain data: settings going in, a message, and the verdict coming out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "DISPOSITIONS",
+    "AllowPolicy",
+    "AuthResult",
+    "AuthResults",
+    "BlockedSender",
+    "ImpersonationEntry",
+    "Match",
+    "Message",
+    "ProtectedDomain",
+    "RecipientVerdict",
+    "SendingDomainRestriction",
+    "Settings",
+    "Thresholds",
+    "TrustedDomain",
+    "Verdict",
+]
+
+# Most severe first; MALICIOUS-BEC and MALICIOUS rank the same.
+DISPOSITIONS = ("MALICIOUS-BEC", "MALICIOUS", "SUSPICIOUS", "SPOOF", "SPAM", "BULK", "NONE")
+Field = Literal[
+    "envelope_from", "header_from", "header_from_name", "reply_to", "recipient", "client_ip"
+]
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AllowPolicy:
+    id: str
+    pattern: str
+    pattern_type: str
+    is_regex: bool = False
+    is_trusted_sender: bool = False
+    is_acceptable_sender: bool = False
+    is_exempt_recipient: bool = False
+    verify_sender: bool = False
+
+
+@dataclass(frozen=True)
+class BlockedSender:
+    id: str
+    pattern: str
+    pattern_type: str
+    is_regex: bool = False
+
+
+@dataclass(frozen=True)
+class TrustedDomain:
+    id: str
+    pattern: str
+    is_regex: bool = False
+    is_recent: bool = False
+    is_similarity: bool = False
+
+
+@dataclass(frozen=True)
+class ImpersonationEntry:
+    id: str
+    name: str
+    email: str  # one address, addresses separated by commas, or a regex
+    is_email_regex: bool = False
+
+
+@dataclass(frozen=True)
+class ProtectedDomain:
+    id: str
+    domain: str
+    ip_restrictions: tuple[str, ...] = ()
+    lookback_hops: int = 1
+    drop_dispositions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendingDomainRestriction:
+    id: str
+    domain: str
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Sender domains younger than these many days are MALICIOUS, or SUSPICIOUS."""
+
+    malicious_days: int = 7
+    suspicious_days: int = 30
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an account has configured, as the engine reads it."""
+
+    allow_policies: tuple[AllowPolicy, ...] = ()
+    block_senders: tuple[BlockedSender, ...] = ()
+    trusted_domains: tuple[TrustedDomain, ...] = ()
+    impersonation_registry: tuple[ImpersonationEntry, ...] = ()
+    domains: tuple[ProtectedDomain, ...] = ()
+    sending_domain_restrictions: tuple[SendingDomainRestriction, ...] = ()
+    version: int = 0
+
+
+# --- the message ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    result: str  # pass, fail, softfail, neutral, none, temperror, permerror, ...
+    domain: str | None = None
+
+
+@dataclass(frozen=True)
+class AuthResults:
+    spf: AuthResult | None = None
+    dkim: tuple[AuthResult, ...] = ()
+    dmarc: AuthResult | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message as the engine sees it. Only `recipients` is required.
+
+    `received_ips` lists the connecting IP of each Received header, topmost (nearest) first;
+    when `client_ip` is not given it is taken from there, `lookback_hops` of the recipient's
+    protected domain deep. `received_tls` is the same per hop for TLS.
+    """
+
+    recipients: tuple[str, ...]
+    envelope_from: str | None = None
+    header_from: str | None = None
+    header_from_name: str | None = None
+    reply_to: str | None = None
+    client_ip: str | None = None
+    helo: str | None = None
+    tls: bool | None = None
+    auth: AuthResults = field(default_factory=AuthResults)
+    detections: tuple[str, ...] = ()
+    sender_domain_age_days: int | None = None
+    received_ips: tuple[str | None, ...] = ()
+    received_tls: tuple[bool | None, ...] = ()
+
+
+# --- the verdict ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    """One settings entry that matched, the field it matched, and whether it took effect."""
+
+    resource: str
+    id: str
+    pattern: str
+    field: str
+    honored: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecipientVerdict:
+    recipient: str
+    protected_domain: str | None
+    disposition: str
+    action: str  # deliver, quarantine or drop
+    attributes: tuple[str, ...]
+    matches: tuple[Match, ...]
+    client_ip: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    settings_version: int
+    recipients: tuple[RecipientVerdict, ...]

