@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.conftest import Api
 
 CLI = [sys.executable, "-m", "email_security"]
 
@@ -97,3 +100,61 @@ def test_db_upgrade_and_bootstrap_on_a_fresh_sqlite_file(tmp_path: Path) -> None
     second = run_cli(url, "tokens", "bootstrap")
     assert second.returncode == 0
     assert "ess_" not in second.stdout
+
+
+class TestEvaluate:
+    RAW = (
+        b"Return-Path: <ann@evil.example>\r\n"
+        b"From: Ann Lee <ann@evil.example>\r\n"
+        b"To: bob@ours.example\r\n\r\nhello\r\n"
+    )
+
+    @pytest.fixture
+    def blocked(self, api: Api) -> Api:
+        body = {"pattern": "evil.example", "pattern_type": "DOMAIN", "is_regex": False}
+        api.ok(api.post("block_senders", json=body), 201)
+        return api
+
+    def test_eml_as_text(self, blocked: Api, database_url: str, tmp_path: Path) -> None:
+        eml = tmp_path / "message.eml"
+        eml.write_bytes(self.RAW)
+        done = run_cli(database_url, "evaluate", "--account", blocked.account.id, str(eml))
+        assert done.returncode == 0, done.stderr
+        assert "bob@ours.example: quarantine (MALICIOUS)" in done.stdout
+        assert "+ block_senders 'evil.example' on header_from" in done.stdout
+
+    def test_json_in_json_out(self, blocked: Api, database_url: str, tmp_path: Path) -> None:
+        request = tmp_path / "message.json"
+        request.write_text(
+            json.dumps({"envelope_from": "x@evil.example", "recipients": ["a@b.example"]})
+        )
+        done = run_cli(
+            database_url,
+            "evaluate",
+            "--account",
+            blocked.account.id,
+            "--json",
+            str(request),
+            "--format",
+            "json",
+            "--recipient",
+            "carol@ours.example",
+        )
+        assert done.returncode == 0, done.stderr
+        verdict = json.loads(done.stdout)
+        [recipient] = verdict["recipients"]
+        assert recipient["recipient"] == "carol@ours.example"
+        assert recipient["disposition"] == "MALICIOUS"
+        assert recipient["matches"][0]["field"] == "envelope_from"
+
+    @pytest.mark.parametrize(("content", "flag"), [(b"garbage", None), (b"{", "--json")])
+    def test_unreadable_input_is_a_clear_error(
+        self, database_url: str, tmp_path: Path, content: bytes, flag: str | None
+    ) -> None:
+        path = tmp_path / "input"
+        path.write_bytes(content)
+        args = ["evaluate", "--account", "someone", str(path), *([flag] if flag else [])]
+        done = run_cli(database_url, *args)
+        assert done.returncode == 2
+        assert "cannot evaluate" in done.stderr
+        assert "Traceback" not in done.stderr

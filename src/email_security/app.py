@@ -7,11 +7,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from email_security import __version__
 from email_security.config import Settings
+from email_security.evaluation.cache import IndexCache
+from email_security.evaluation.routes import router as evaluation_router
+from email_security.evaluation.schemas import EvaluateRequest
 from email_security.kit.db import Database
 from email_security.kit.envelope import envelope_response, error_response
 from email_security.kit.errors import (
@@ -26,7 +30,8 @@ from email_security.kit.routes import resource_router
 from email_security.resources import RESOURCES
 
 API_PREFIX = "/client/v4"
-SETTINGS_PREFIX = API_PREFIX + "/accounts/{account_id}/email-security/settings"
+ACCOUNT_PREFIX = API_PREFIX + "/accounts/{account_id}/email-security"
+SETTINGS_PREFIX = ACCOUNT_PREFIX + "/settings"
 
 log = logging.getLogger("email_security")
 
@@ -44,8 +49,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
 
+    app.state.index_cache = IndexCache(app.state.database, settings.thresholds())
+
     for resource in RESOURCES:
         app.include_router(resource_router(resource), prefix=SETTINGS_PREFIX)
+    app.include_router(evaluation_router, prefix=ACCOUNT_PREFIX)
+    _document_evaluate_body(app)
 
     @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")
     def healthz() -> Response:
@@ -55,6 +64,27 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     _install_error_handlers(app)
     return app
+
+
+def _document_evaluate_body(app: FastAPI) -> None:
+    """The evaluate body is read by hand (JSON or message/rfc822); add its JSON schema."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            request = EvaluateRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(request.pop("$defs", {}))
+            components["EvaluateRequest"] = request
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -1,9 +1,11 @@
-"""The `email-security` command: serve, db upgrade, tokens."""
+"""The `email-security` command: serve, db upgrade, tokens, evaluate."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -87,6 +89,55 @@ def tokens_bootstrap(
     database.dispose()
     typer.echo(f"first API token for account {account} (shown once, keep it):")
     typer.echo(token)
+
+
+@app.command()
+def evaluate(
+    message_file: Annotated[
+        Path, typer.Argument(help="The message: a raw .eml, or JSON with --json", exists=True)
+    ],
+    account: Annotated[str, typer.Option(help="Account whose settings apply")],
+    json_input: Annotated[
+        bool, typer.Option("--json", help="The file is the evaluate request's JSON")
+    ] = False,
+    recipient: Annotated[
+        list[str] | None, typer.Option(help="Recipient (repeatable); default: from headers")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """What would happen to this message, and why (offline, against the configured database)."""
+    import orjson
+    from pydantic import ValidationError
+
+    from email_security import engine
+    from email_security.evaluation.loader import load_settings
+    from email_security.evaluation.report import render_text
+    from email_security.evaluation.schemas import EvaluateRequest, verdict_json
+    from email_security.kit.db import Database
+
+    if output not in ("text", "json"):
+        raise typer.BadParameter("must be text or json", param_hint="--format")
+    raw = message_file.read_bytes()
+    try:
+        if json_input:
+            message = EvaluateRequest.model_validate_json(raw).to_message()
+            if recipient:
+                message = dataclasses.replace(message, recipients=tuple(recipient))
+        else:
+            message = engine.parse_message(raw, recipient or ())
+    except (ValidationError, engine.MessageError) as exc:
+        typer.echo(f"cannot evaluate {message_file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    settings = Settings.from_env()
+    database = Database(settings.database_url)
+    with database.read() as session:
+        compiled = engine.compile_settings(load_settings(session, account), settings.thresholds())
+    database.dispose()
+    verdict = engine.evaluate(message, compiled)
+    if output == "json":
+        typer.echo(orjson.dumps(verdict_json(verdict), option=orjson.OPT_INDENT_2).decode())
+    else:
+        typer.echo(render_text(verdict))
 
 
 def _check_account_id(account: str) -> None:

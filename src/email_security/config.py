@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from email_security.engine import Thresholds
+
 DEFAULT_SQLITE_PATH = Path("var") / "email-security.db"
 
 
@@ -20,12 +22,19 @@ def normalise_database_url(url: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     database_url: str
-    max_body_bytes: int = 1_048_576
+    # The policy engine's new-domain thresholds, in days.
+    new_domain_malicious_days: int = 7
+    new_domain_suspicious_days: int = 30
 
     @classmethod
     def from_env(cls) -> Settings:
         url = os.environ.get("EMAIL_SECURITY_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+        env = os.environ.get
         return cls(
             database_url=normalise_database_url(url),
-            max_body_bytes=int(os.environ.get("EMAIL_SECURITY_MAX_BODY_BYTES", 1_048_576)),
+            new_domain_malicious_days=int(env("EMAIL_SECURITY_NEW_DOMAIN_MALICIOUS_DAYS", 7)),
+            new_domain_suspicious_days=int(env("EMAIL_SECURITY_NEW_DOMAIN_SUSPICIOUS_DAYS", 30)),
         )
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.new_domain_malicious_days, self.new_domain_suspicious_days)

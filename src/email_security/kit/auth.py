@@ -20,7 +20,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import Boolean, ForeignKey, String, Uuid, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from email_security.kit.accounts import ACCOUNT_ID_MAX, ensure_account
+from email_security.kit.accounts import ACCOUNT_ID_MAX, Account, ensure_account
 from email_security.kit.db import Base, Database, utcnow
 from email_security.kit.errors import PermissionDenied, Unauthenticated
 
@@ -72,6 +72,9 @@ def any_token_exists(session: Session) -> bool:
 class Principal:
     account_id: str
     read_only: bool
+    # Read with the token, in the same query: lets the engine's cached index be checked
+    # for staleness without a query of its own.
+    settings_version: int = 0
 
 
 def _lookup(database: Database, secret: str, email: str | None) -> Principal | None:
@@ -79,8 +82,14 @@ def _lookup(database: Database, secret: str, email: str | None) -> Principal | N
     with database.read() as session:
         row = session.execute(
             select(
-                ApiToken.token_hash, ApiToken.account_id, ApiToken.read_only, ApiToken.email
-            ).where(ApiToken.token_hash == digest)
+                ApiToken.token_hash,
+                ApiToken.account_id,
+                ApiToken.read_only,
+                ApiToken.email,
+                Account.settings_version,
+            )
+            .join(Account, Account.id == ApiToken.account_id)
+            .where(ApiToken.token_hash == digest)
         ).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
@@ -88,7 +97,11 @@ def _lookup(database: Database, secret: str, email: str | None) -> Principal | N
         row.email is None or not hmac.compare_digest(row.email.encode(), email.encode())
     ):
         return None
-    return Principal(account_id=row.account_id, read_only=row.read_only)
+    return Principal(
+        account_id=row.account_id,
+        read_only=row.read_only,
+        settings_version=row.settings_version,
+    )
 
 
 _bearer = HTTPBearer(auto_error=False, description="API token")

@@ -1,0 +1,76 @@
+"""POST /accounts/{account_id}/email-security/evaluate: a verdict for one message."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from email_security import engine
+from email_security.evaluation.cache import IndexCache
+from email_security.evaluation.schemas import EvaluateRequest, VerdictOut, verdict_json
+from email_security.kit.auth import Principal, ReadAccess
+from email_security.kit.envelope import Envelope, envelope_response
+from email_security.kit.errors import BadRequest
+from email_security.kit.routes import ERROR_RESPONSES
+
+RFC822 = "message/rfc822"
+
+router = APIRouter(tags=["evaluate"])
+
+_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/EvaluateRequest"}},
+        RFC822: {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
+@router.post(
+    "/evaluate",
+    summary="What would happen to this message, and why",
+    description="The verdict for each recipient of one message, given as JSON or as a raw "
+    "RFC 5322 message (Content-Type: message/rfc822; recipients from its headers, or from "
+    "`recipient` query parameters). Every settings entry that matched is explained.",
+    response_model=Envelope[VerdictOut],
+    responses=ERROR_RESPONSES,
+    openapi_extra={"requestBody": _REQUEST_BODY},
+)
+async def evaluate_message(
+    request: Request,
+    principal: ReadAccess,
+    recipient: Annotated[list[str] | None, Query(max_length=1000)] = None,
+) -> Response:
+    body = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    message = _message(body, content_type, recipient or [])
+    cache: IndexCache = request.app.state.index_cache
+    verdict = await run_in_threadpool(_evaluate, cache, principal, message)
+    return envelope_response(verdict_json(verdict))
+
+
+def _message(body: bytes, content_type: str, recipients: list[str]) -> engine.Message:
+    if content_type == RFC822:
+        try:
+            return engine.parse_message(body, recipients)
+        except engine.MessageError as exc:
+            raise BadRequest(f"Not a message that can be evaluated: {exc}") from None
+    if content_type not in ("application/json", ""):
+        raise BadRequest(f"Content-Type must be application/json or {RFC822}")
+    try:
+        return EvaluateRequest.model_validate_json(body or b"null").to_message()
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        for error in errors:
+            error["loc"] = ("body", *error["loc"])
+        raise RequestValidationError(errors) from None
+
+
+def _evaluate(cache: IndexCache, principal: Principal, message: engine.Message) -> engine.Verdict:
+    compiled = cache.get(principal.account_id, principal.settings_version)
+    return engine.evaluate(message, compiled)
