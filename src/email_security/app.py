@@ -26,6 +26,7 @@ from email_security.kit.errors import (
     NoRoute,
 )
 from email_security.kit.fields import SHAPE_TAGS
+from email_security.kit.limits import BodySizeLimit
 from email_security.kit.routes import resource_router
 from email_security.resources import RESOURCES
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         docs_url="/docs",
         redoc_url=None,
     )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
 
