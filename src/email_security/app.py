@@ -27,6 +27,7 @@ from email_security.kit.errors import (
 )
 from email_security.kit.fields import SHAPE_TAGS
 from email_security.kit.limits import BodySizeLimit
+from email_security.kit.ratelimit import TokenBuckets
 from email_security.kit.routes import resource_router
 from email_security.resources import RESOURCES
 
@@ -52,6 +53,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database or Database(settings.database_url)
 
     app.state.index_cache = IndexCache(app.state.database, settings.thresholds())
+    app.state.rate_limiter = (
+        TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+        if settings.rate_limit_per_second > 0
+        else None
+    )
 
     for resource in RESOURCES:
         app.include_router(resource_router(resource), prefix=SETTINGS_PREFIX)

@@ -24,6 +24,9 @@ class Settings:
     database_url: str
     # Larger request bodies are refused with 413 (a batch of 1000 entries fits easily).
     max_body_bytes: int = 4 * 1024 * 1024
+    # Requests per second per API token (0: no limit) and the burst allowed above that.
+    rate_limit_per_second: float = 0.0
+    rate_limit_burst: int = 20
     # The policy engine's new-domain thresholds, in days.
     new_domain_malicious_days: int = 7
     new_domain_suspicious_days: int = 30
@@ -35,6 +38,8 @@ class Settings:
         return cls(
             database_url=normalise_database_url(url),
             max_body_bytes=int(env("EMAIL_SECURITY_MAX_BODY_BYTES", 4 * 1024 * 1024)),
+            rate_limit_per_second=float(env("EMAIL_SECURITY_RATE_LIMIT", 0)),
+            rate_limit_burst=int(env("EMAIL_SECURITY_RATE_LIMIT_BURST", 20)),
             new_domain_malicious_days=int(env("EMAIL_SECURITY_NEW_DOMAIN_MALICIOUS_DAYS", 7)),
             new_domain_suspicious_days=int(env("EMAIL_SECURITY_NEW_DOMAIN_SUSPICIOUS_DAYS", 30)),
         )

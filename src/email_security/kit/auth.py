@@ -22,7 +22,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from email_security.kit.accounts import ACCOUNT_ID_MAX, Account, ensure_account
 from email_security.kit.db import Base, Database, utcnow
-from email_security.kit.errors import PermissionDenied, Unauthenticated
+from email_security.kit.errors import PermissionDenied, RateLimited, Unauthenticated
+from email_security.kit.ratelimit import TokenBuckets
 
 TOKEN_PREFIX = "ess_"
 
@@ -70,6 +71,7 @@ def any_token_exists(session: Session) -> bool:
 
 @dataclass(frozen=True)
 class Principal:
+    token_hash: str
     account_id: str
     read_only: bool
     # Read with the token, in the same query: lets the engine's cached index be checked
@@ -98,6 +100,7 @@ def _lookup(database: Database, secret: str, email: str | None) -> Principal | N
     ):
         return None
     return Principal(
+        token_hash=row.token_hash,
         account_id=row.account_id,
         read_only=row.read_only,
         settings_version=row.settings_version,
@@ -125,6 +128,7 @@ def get_database(request: Request) -> Database:
 
 
 def authenticate(
+    request: Request,
     account_id: AccountId,
     database: Annotated[Database, Depends(get_database)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -143,6 +147,12 @@ def authenticate(
         )
     if not hmac.compare_digest(principal.account_id.encode(), account_id.encode()):
         raise PermissionDenied("This token is not allowed to access this account")
+    limiter: TokenBuckets | None = request.app.state.rate_limiter
+    if limiter is not None and (wait := limiter.take(principal.token_hash)):
+        raise RateLimited(
+            f"Too many requests for this token; retry in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     return principal
 
 
