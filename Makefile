@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8787
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean bench-engine load
 
 install: $(STAMP)
 
@@ -33,6 +33,16 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Benchmarks: each prints a table; results and analysis live in bench/README.md.
+bench-engine: install
+	$(BIN)/python bench/engine.py
+
+load: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/load.py --seconds $${LOAD_SECONDS:-60} --connections $${LOAD_CONNECTIONS:-200}
+	$(BIN)/python bench/load.py --seconds $${LOAD_SECONDS:-60} --connections $${LOAD_CONNECTIONS:-200} \
+		--postgres $${EMAIL_SECURITY_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
