@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8787
+# Cases per API operation and database for `make fuzz` (`make test` runs 15).
+FUZZ_EXAMPLES ?= 200
 
-.PHONY: install run test lint format clean bench-engine load
+.PHONY: install run test fuzz lint format clean bench-engine load
 
 install: $(STAMP)
 
@@ -24,6 +26,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Schema fuzzing of every operation, longer than the bounded run `make test` includes.
+fuzz: install
+	EMAIL_SECURITY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz.py \
+		-n auto -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -21,9 +21,14 @@ from email_security.kit.envelope import envelope_response, error_response
 from email_security.kit.errors import (
     ApiError,
     BadRequest,
+    Conflict,
     InternalError,
     MethodNotAllowed,
     NoRoute,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
 )
 from email_security.kit.fields import SHAPE_TAGS
 from email_security.kit.limits import BodySizeLimit
@@ -36,6 +41,18 @@ ACCOUNT_PREFIX = API_PREFIX + "/accounts/{account_id}/email-security"
 SETTINGS_PREFIX = ACCOUNT_PREFIX + "/settings"
 
 log = logging.getLogger("email_security")
+
+_ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
+    error.status_code: error
+    for error in (
+        BadRequest,
+        Unauthenticated,
+        PermissionDenied,
+        Conflict,
+        PayloadTooLarge,
+        RateLimited,
+    )
+}
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -89,6 +106,12 @@ def _document_evaluate_body(app: FastAPI) -> None:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(request.pop("$defs", {}))
             components["EvaluateRequest"] = request
+            # Invalid input is a 400 in the envelope (ERROR_RESPONSES), never FastAPI's 422.
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                components.pop(name, None)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -109,12 +132,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         return render(_bad_request(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return render(NoRoute())
         if exc.status_code == 405:
-            return render(MethodNotAllowed())
-        error = ApiError(str(exc.detail))
+            return render(MethodNotAllowed(headers={"Allow": _allowed_methods(request, exc)}))
+        # Any other status FastAPI or Starlette raise (a body that cannot be read is a 400)
+        # keeps the code our own errors of that status have.
+        error = _ERRORS_BY_STATUS.get(exc.status_code, ApiError)(str(exc.detail))
         error.status_code = exc.status_code
         return render(error)
 
@@ -124,11 +149,33 @@ def _install_error_handlers(app: FastAPI) -> None:
         return render(InternalError())
 
 
+def _allowed_methods(request: Request, exc: StarletteHTTPException) -> str:
+    """Every method the document gives this path (Starlette names only one route's)."""
+    segments = request.url.path.split("/")
+
+    def matches(template: str) -> bool:
+        parts = template.split("/")
+        return len(parts) == len(segments) and all(
+            part.startswith("{") or part == segment
+            for part, segment in zip(parts, segments, strict=True)
+        )
+
+    methods = {
+        method.upper()
+        for template, operations in request.app.openapi()["paths"].items()
+        if matches(template)
+        for method in operations
+    }
+    return ", ".join(sorted(methods)) or (exc.headers or {}).get("Allow", "")
+
+
 def _bad_request(errors: Any) -> BadRequest:
     details = []
     for error in list(errors)[:50]:
         if error.get("type") == "json_invalid":
-            details.append(BadRequest("Malformed JSON body").details[0])
+            reason = (error.get("ctx") or {}).get("error")
+            message = f"Malformed JSON body: {reason}" if reason else "Malformed JSON body"
+            details.append(BadRequest(message).details[0])
             continue
         location = [str(part) for part in error.get("loc", ()) if part not in SHAPE_TAGS]
         if location and location[0] in ("body", "query", "path", "header"):

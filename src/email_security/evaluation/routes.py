@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,15 +13,22 @@ from starlette.responses import Response
 
 from email_security import engine
 from email_security.evaluation.cache import IndexCache
-from email_security.evaluation.schemas import EvaluateRequest, VerdictOut, verdict_json
+from email_security.evaluation.schemas import (
+    MAX_RECIPIENTS,
+    Address,
+    EvaluateRequest,
+    VerdictOut,
+    verdict_json,
+)
 from email_security.kit.auth import Principal, ReadAccess
 from email_security.kit.envelope import Envelope, envelope_response
 from email_security.kit.errors import BadRequest
 from email_security.kit.routes import ERROR_RESPONSES
+from email_security.kit.strict import StrictRoute, parse_json
 
 RFC822 = "message/rfc822"
 
-router = APIRouter(tags=["evaluate"])
+router = APIRouter(tags=["evaluate"], route_class=StrictRoute)
 
 _REQUEST_BODY = {
     "required": True,
@@ -44,7 +52,7 @@ _REQUEST_BODY = {
 async def evaluate_message(
     request: Request,
     principal: ReadAccess,
-    recipient: Annotated[list[str] | None, Query(max_length=1000)] = None,
+    recipient: Annotated[list[Address] | None, Query(max_length=MAX_RECIPIENTS)] = None,
 ) -> Response:
     body = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -63,7 +71,11 @@ def _message(body: bytes, content_type: str, recipients: list[str]) -> engine.Me
     if content_type not in ("application/json", ""):
         raise BadRequest(f"Content-Type must be application/json or {RFC822}")
     try:
-        return EvaluateRequest.model_validate_json(body or b"null").to_message()
+        data = parse_json(body or b"null")
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"Malformed JSON body: {exc.msg}") from None
+    try:
+        return EvaluateRequest.model_validate(data).to_message()
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         for error in errors:

@@ -32,7 +32,9 @@ class Envelope(BaseModel, Generic[T]):
     result: T | None
 
 
-class ListEnvelope(Envelope[T], Generic[T]):
+class ListEnvelope(Envelope[list[T]], Generic[T]):
+    """`ListEnvelope[Out]`: `result` is a list of `Out`."""
+
     result_info: ResultInfo
 
 

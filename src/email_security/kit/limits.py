@@ -27,14 +27,27 @@ class BodySizeLimit:
             await error_response(413, errors)(scope, receive, send)
             return
         received = 0
+        too_large = replaced = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    too_large = True
                     raise error
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def answering_send(message: Message) -> None:
+            # Whatever the app made of the error (FastAPI turns any failure to read a body
+            # into a 400), the answer to an oversized body is this 413.
+            nonlocal replaced
+            if not too_large:
+                await send(message)
+            elif not replaced:
+                replaced = True
+                errors = [detail.as_dict() for detail in error.details]
+                await error_response(413, errors)(scope, receive, send)
+
+        await self.app(scope, counting_receive, answering_send)

@@ -59,7 +59,8 @@ class AliasedInput(StrictInput):
     def _apply_deprecated_aliases(cls, data: Any) -> Any:
         if isinstance(data, dict) and cls.deprecated_aliases:
             for old, new in cls.deprecated_aliases.items():
-                if old in data and new not in data:
+                # null is the alias's default: not sent, so nothing to copy.
+                if data.get(old) is not None and new not in data:
                     data = {**data, new: data[old]}
         return data
 

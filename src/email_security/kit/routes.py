@@ -21,6 +21,7 @@ from email_security.kit.fields import StrictInput, one_or_many
 from email_security.kit.listing import list_page, list_query_model
 from email_security.kit.resource import Resource
 from email_security.kit.service import ResourceService
+from email_security.kit.strict import StrictRoute
 
 MAX_BATCH = 1000
 ID_MAX = 64
@@ -117,7 +118,7 @@ def item_id_param(resource: Resource) -> Any:
 
 def resource_router(resource: Resource) -> APIRouter:
     service = ResourceService(resource)
-    router = APIRouter(prefix=f"/{resource.name}", tags=[resource.name])
+    router = APIRouter(prefix=f"/{resource.name}", tags=[resource.name], route_class=StrictRoute)
     title = resource.title
     plural = resource.name.replace("_", " ")
 

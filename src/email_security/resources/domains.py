@@ -31,7 +31,7 @@ from email_security.kit.resource import (
     format_timestamp,
     normalised,
 )
-from email_security.kit.routes import DatabaseDep
+from email_security.kit.routes import ERROR_RESPONSES, DatabaseDep
 from email_security.kit.service import ResourceService
 from email_security.patterns import PatternError, normalise_domain, parse_network
 
@@ -207,15 +207,18 @@ class Verification(BaseModel):
     txt_record_value: str
 
 
+# Like every item route's id: any text, and an id that is no UUID of this account is a 404.
+DomainId = Annotated[str, Path(description="The protected domain id")]
+
+
 def _add_verification(router: APIRouter, service: ResourceService) -> None:
     @router.get(
         "/{domain_id}/verification",
         summary="DNS TXT record that proves ownership of a protected domain",
         response_model=Envelope[Verification],
+        responses=ERROR_RESPONSES,
     )
-    def verification(
-        principal: ReadAccess, database: DatabaseDep, domain_id: Annotated[str, Path(max_length=64)]
-    ) -> Response:
+    def verification(principal: ReadAccess, database: DatabaseDep, domain_id: DomainId) -> Response:
         with database.read() as session:
             domain = service.get(session, principal.account_id, domain_id)
             token = hashlib.sha256(f"{principal.account_id}:{domain.id}".encode()).hexdigest()
