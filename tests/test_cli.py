@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import Api
-
-CLI = [sys.executable, "-m", "email_security"]
+from tests.server_process import CLI, ServerProcess
 
 
 def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -26,39 +22,14 @@ def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def server(database_url: str) -> Iterator[str]:
+def server(database_url: str, tmp_path: Path) -> Iterator[str]:
     """A server process of its own on the test database."""
-    port = free_port()
-    env = {**os.environ, "EMAIL_SECURITY_DATABASE_URL": database_url}
-    process = subprocess.Popen(
-        [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process = ServerProcess(database_url, tmp_path / "server.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("server process did not start")
-            time.sleep(0.1)
-        yield base
+        yield process.start()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        process.stop()
 
 
 def test_token_created_while_the_server_runs_is_accepted_at_once(
