@@ -128,6 +128,13 @@ class CompiledSettings:
     def is_protected(self, domain: str) -> bool:
         return self.protected_domain_of(domain) is not None
 
+    def restrictions_of(self, domain: str) -> list[Restriction]:
+        """Sending domain restrictions of the domain or of a parent of it."""
+        found: list[Restriction] = []
+        for name in parent_domains(domain):
+            found += self.restrictions.get(name, ())
+        return found
+
 
 def compile_settings(settings: Settings, thresholds: Thresholds | None = None) -> CompiledSettings:
     """Index every entry of the settings; the result is immutable and safe to share."""

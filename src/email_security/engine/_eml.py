@@ -19,6 +19,7 @@ __all__ = ["MessageError", "parse_message"]
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 
 _FROM_CLAUSE = re.compile(r"^\s*from\s+(?P<from>.*?)(?:\s+by\s+|\s*;|$)", re.I | re.S)
+_COMMENT = re.compile(r"\(([^()]*)\)")
 _BRACKETED_IP = re.compile(r"\[(?:IPv6:)?(?P<ip>[0-9A-Fa-f:.]+)\]")
 _BARE_IPV4 = re.compile(r"(?<![\d.])(?P<ip>(?:\d{1,3}\.){3}\d{1,3})(?![\d.])")
 _WITH = re.compile(r"\bwith\s+(?P<protocol>[A-Za-z0-9]+)", re.I)
@@ -35,6 +36,17 @@ def parse_message(raw: bytes, recipients: Sequence[str] = ()) -> Message:
     Recipients, when not given, come from Delivered-To (the envelope recipient a local
     delivery records), else from To and Cc.
     """
+    try:
+        return _parse(raw, recipients)
+    except MessageError:
+        raise
+    except Exception as exc:
+        # The standard library's header parser fails in many ways on hostile input; every
+        # one of them means the same to a caller: this is not a message we can read.
+        raise MessageError(f"unreadable header fields ({type(exc).__name__})") from exc
+
+
+def _parse(raw: bytes, recipients: Sequence[str]) -> Message:
     if not raw.strip():
         raise MessageError("the message is empty")
     if len(raw) > MAX_MESSAGE_BYTES:
@@ -105,18 +117,16 @@ def _recipients(message: EmailMessage) -> tuple[str, ...]:
 
 
 def _hop(received: str) -> tuple[str | None, bool | None, str | None]:
-    """(connecting IP, TLS used, HELO name) of one Received header."""
+    """(connecting IP, TLS used, HELO name) of one Received header.
+
+    In `from HELO (rDNS [IP])` the HELO is the sender's to choose, even an IP literal; the
+    connecting IP is the one the receiving server wrote in the parentheses, so those are
+    read first.
+    """
     clause = _FROM_CLAUSE.match(received)
     from_part = clause.group("from") if clause else ""
-    address = None
-    for pattern in (_BRACKETED_IP, _BARE_IPV4):
-        for candidate in pattern.finditer(from_part):
-            parsed = ip_key(candidate.group("ip"))
-            if parsed is not None:
-                address = str(parsed)
-                break
-        if address:
-            break
+    comments = " ".join(_COMMENT.findall(from_part))
+    address = _first_ip(comments) or _first_ip(from_part)
     helo = from_part.split()[0] if from_part.split() else None
     protocol = _WITH.search(received)
     tls: bool | None = None
@@ -126,6 +136,15 @@ def _hop(received: str) -> tuple[str | None, bool | None, str | None]:
     elif _TLS_NOTE.search(received):
         tls = True
     return address, tls, helo
+
+
+def _first_ip(text: str) -> str | None:
+    for pattern in (_BRACKETED_IP, _BARE_IPV4):
+        for candidate in pattern.finditer(text):
+            parsed = ip_key(candidate.group("ip"))
+            if parsed is not None:
+                return str(parsed)
+    return None
 
 
 def _authentication_results(message: EmailMessage) -> AuthResults:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from email_security.engine._compile import CompiledSettings, Protected
 from email_security.engine._model import (
@@ -22,7 +23,6 @@ from email_security.engine._names import (
     domain_of,
     ip_key,
     organisational_domain,
-    parent_domains,
 )
 
 __all__ = ["evaluate"]
@@ -31,6 +31,8 @@ _SEVERITY = {disposition: rank for rank, disposition in enumerate(DISPOSITIONS)}
 _SEVERITY["MALICIOUS-BEC"] = _SEVERITY["MALICIOUS"]
 _LIFTED_BY_ACCEPTABLE = frozenset({"SPAM", "SPOOF", "BULK"})
 _SENDER_FIELDS = ("envelope_from", "header_from")
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -65,6 +67,15 @@ class _Sender:
     addresses: dict[str, str]  # field -> normalised address
     domain: str | None  # the sender's domain: header From, else envelope from
     domain_field: str
+    # Look-ups that depend on the message alone, done once for all of its recipients.
+    found: dict[tuple[Callable[[str], Any], str], Any] = field(default_factory=dict)
+
+    def look_up(self, how: Callable[[str], T], value: str) -> T:
+        """`how(value)`, remembered: an index gives the same answer for the same value."""
+        key = (how, value)
+        if key not in self.found:
+            self.found[key] = how(value)
+        return self.found[key]
 
     @classmethod
     def of(cls, message: Message) -> _Sender:
@@ -113,10 +124,9 @@ class _Decision:
             _lift(findings, f"exempt recipient ({exempt.pattern})")
         elif trusted is not None:
             _lift(findings, f"trusted sender ({trusted.pattern})")
-        else:
-            if acceptable is not None:
-                _lift(findings, f"acceptable sender ({acceptable.pattern})", _LIFTED_BY_ACCEPTABLE)
-            self._trusted_domains(findings)
+        elif acceptable is not None:
+            _lift(findings, f"acceptable sender ({acceptable.pattern})", _LIFTED_BY_ACCEPTABLE)
+        self._trusted_domains(findings)  # reported even when an earlier step decided
         remaining = [f for f in findings if f.lifted_by is None]
         disposition = min(
             (f.disposition for f in remaining), key=_SEVERITY.__getitem__, default="NONE"
@@ -140,16 +150,18 @@ class _Decision:
 
     def _sending_domain_restrictions(self) -> None:
         tls = _tls(self.message, self.protected)
-        seen = set()
+        seen: set[tuple[str, str]] = set()
         for field_name in _SENDER_FIELDS:
             address = self.sender.addresses.get(field_name)
             if address is None:
                 continue
             domain = domain_of(address)
-            for restriction in _restrictions_for(self.compiled, domain):
-                if restriction.entry.id in seen:
+            for restriction in self.sender.look_up(self.compiled.restrictions_of, domain):
+                # Each sender field counts on its own: an excluded envelope sender does not
+                # excuse a From: in the restricted domain.
+                if (restriction.entry.id, domain) in seen:
                     continue
-                seen.add(restriction.entry.id)
+                seen.add((restriction.entry.id, domain))
                 hit = _Hit(
                     "sending_domain_restrictions", restriction.entry, restriction.domain, field_name
                 )
@@ -194,8 +206,8 @@ class _Decision:
         ]
         findings += self._impersonation()
         domain = self.sender.domain
-        if domain is not None and not self.compiled.is_protected(domain):
-            lookalike = self.compiled.lookalikes.match(domain)
+        if domain is not None and not self.sender.look_up(self.compiled.is_protected, domain):
+            lookalike = self.sender.look_up(self.compiled.lookalikes.match, domain)
             if lookalike is not None:
                 target = lookalike.protected
                 hit = _Hit("domains", target.entry, target.domain, self.sender.domain_field)
@@ -285,7 +297,7 @@ class _Decision:
         domain = self.sender.domain
         if domain is None:
             return
-        for entry in self.compiled.trusted_domains.match_domain(domain):
+        for entry in self.sender.look_up(self.compiled.trusted_domains.match_domain, domain):
             hit = _Hit("trusted_domains", entry, entry.pattern, self.sender.domain_field)
             lifted = []
             for finding in findings:
@@ -308,9 +320,9 @@ class _Decision:
         for field_name in (*_SENDER_FIELDS, *extra_fields):
             address = self.sender.addresses.get(field_name)
             if address is not None:
-                matches.append((field_name, index.match_address(address)))
+                matches.append((field_name, self.sender.look_up(index.match_address, address)))
         if self.client_ip:
-            matches.append(("client_ip", index.match_ip(self.client_ip)))
+            matches.append(("client_ip", self.sender.look_up(index.match_ip, self.client_ip)))
         return matches
 
     # --- 9: action ---------------------------------------------------------------------------
@@ -329,13 +341,6 @@ def _lift(findings: list[_Finding], by: str, only: frozenset[str] | None = None)
     for finding in findings:
         if finding.lifted_by is None and (only is None or finding.disposition in only):
             finding.lifted_by = by
-
-
-def _restrictions_for(compiled: CompiledSettings, domain: str) -> list[Any]:
-    found: list[Any] = []
-    for name in parent_domains(domain):
-        found += compiled.restrictions.get(name, ())
-    return found
 
 
 def _verified(

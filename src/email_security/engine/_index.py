@@ -18,17 +18,32 @@ E = TypeVar("E")
 
 # RE2 sets of tens of thousands of patterns need more than the default 8 MiB.
 _REGEX_MEMORY = 1 << 30
+# The Python binding of FilteredRE2 matches atoms with an RE2 set of the default 8 MiB, which
+# tens of thousands of patterns outgrow: prefilters take this many patterns at most (a shard
+# that still fails to compile is halved).
+_PREFILTER_SHARD = 4096
+# A text with more candidates than this goes to the set as it is, rather than checking each.
+_CHECK_AT_MOST = 8
 
 
 class RegexSet(Generic[E]):
-    """Full-match, case-insensitive RE2 set: one pass over the text, whatever the count."""
+    """Full-match, case-insensitive RE2 set: one pass over the text, whatever the count.
+
+    RE2 builds a set's DFA lazily, and with thousands of patterns each text it has not seen
+    before costs tens of µs to milliseconds of DFA construction. Most texts match no pattern
+    and most of the rest match one, so a prefilter answers those; the set runs only when it
+    cannot tell, or when several patterns match, to give them in the set's own order.
+    """
 
     def __init__(self) -> None:
         options = re2.Options()
         options.case_sensitive = False
         options.max_mem = _REGEX_MEMORY
+        self._options = options
         self._set = re2.Set.FullMatchSet(options)
         self._entries: list[E] = []
+        self._patterns: list[str] = []  # until compiled
+        self._prefilter: _Prefilter | None = None
 
     def add(self, pattern: str, entry: E) -> bool:
         try:
@@ -36,39 +51,95 @@ class RegexSet(Generic[E]):
         except re2.error:
             return False  # refused when written; an imported oddity must not break the rest
         self._entries.append(entry)
+        self._patterns.append(pattern)
         return True
 
     def compile(self) -> None:
         if self._entries:
             self._set.Compile()
+            self._prefilter = _Prefilter.build(self._patterns, self._options)
+        self._patterns = []
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def match(self, text: str) -> list[E]:
         if not self._entries:
             return []
-        return [self._entries[i] for i in self._set.Match(text) or ()]
+        found = self._prefilter.matches(text) if self._prefilter is not None else None
+        if found is None or len(found) > 1:
+            found = self._set.Match(text) or []
+        return [self._entries[i] for i in found]
+
+
+class _Prefilter:
+    """Which patterns of a set full-match a text, without the set's DFA.
+
+    FilteredRE2 picks the patterns whose required literals (atoms) occur in the text, and each
+    of those candidates is checked with its own RE2, the same engine and options as the set,
+    so the answer is exact. Only ASCII texts are prefiltered: atoms are matched
+    case-insensitively, and only there does that surely agree with the patterns' case folding.
+    """
+
+    def __init__(self, shards: list[tuple[int, re2.Filter, list[re2._Regexp]]]) -> None:
+        self._shards = shards  # (index of the shard's first pattern, filter, its patterns)
+
+    @classmethod
+    def build(cls, patterns: list[str], options: re2.Options) -> _Prefilter | None:
+        """The prefilter, or None when RE2 cannot build one (the set then answers alone)."""
+        shards = []
+        pending = [
+            (start, patterns[start : start + _PREFILTER_SHARD])
+            for start in range(0, len(patterns), _PREFILTER_SHARD)
+        ]
+        while pending:
+            start, chunk = pending.pop()
+            prefilter = re2.Filter()
+            try:
+                for pattern in chunk:
+                    prefilter.Add(pattern, options)
+                prefilter.Compile()
+            except re2.error:
+                if len(chunk) == 1:
+                    return None
+                half = len(chunk) // 2
+                pending += [(start, chunk[:half]), (start + half, chunk[half:])]
+                continue
+            shards.append((start, prefilter, [prefilter.re(i) for i in range(len(chunk))]))
+        return cls(shards)
+
+    def matches(self, text: str) -> list[int] | None:
+        """Indexes of the patterns that full-match the text; None when it cannot tell."""
+        if not text.isascii():
+            return None
+        found = []
+        for start, prefilter, regexes in self._shards:
+            candidates = prefilter.Match(text, potential=True)
+            if candidates is None:
+                continue
+            if len(candidates) > _CHECK_AT_MOST:
+                return None
+            found += [start + i for i in candidates if regexes[i].fullmatch(text) is not None]
+        return found
 
 
 class NetworkTable(Generic[E]):
     """Addresses and CIDRs, looked up by masking the address once per prefix length in use."""
 
     def __init__(self) -> None:
-        self._by_prefix: dict[tuple[int, int], dict[int, list[E]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
+        # version -> host bits (32 or 128 less the prefix length) -> network address -> entries
+        self._by_version: dict[int, dict[int, dict[int, list[E]]]] = {4: {}, 6: {}}
 
     def add(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, entry: E) -> None:
-        table = self._by_prefix[(network.version, network.prefixlen)]
+        host_bits = network.max_prefixlen - network.prefixlen
+        table = self._by_version[network.version].setdefault(host_bits, defaultdict(list))
         table[int(network.network_address)].append(entry)
 
     def match(self, address: IPAddress) -> list[E]:
         found: list[E] = []
-        bits = 32 if address.version == 4 else 128
         value = int(address)
-        for (version, prefix), table in self._by_prefix.items():
-            if version != address.version:
-                continue
-            masked = value >> (bits - prefix) << (bits - prefix) if prefix else 0
-            found.extend(table.get(masked, ()))
+        for host_bits, table in self._by_version[address.version].items():
+            found += table.get(value >> host_bits << host_bits, ())
         return found
 
 
@@ -122,4 +193,7 @@ class PatternIndex(Generic[E]):
         address = ip_key(text)
         if address is None:
             return []
-        return self._networks.match(address) + self._regexes["IP"].match(str(address))
+        found = self._networks.match(address)
+        if self._regexes["IP"]:
+            found += self._regexes["IP"].match(str(address))
+        return found

@@ -43,8 +43,12 @@ def domain_of(address_key_: str) -> str:
 
 def parent_domains(domain: str) -> list[str]:
     """The domain and every parent on label boundaries, most specific first."""
-    labels = domain.split(".")
-    return [".".join(labels[i:]) for i in range(len(labels))]
+    names = [domain]
+    dot = domain.find(".")
+    while dot >= 0:
+        names.append(domain[dot + 1 :])
+        dot = domain.find(".", dot + 1)
+    return names
 
 
 @lru_cache(maxsize=65_536)
@@ -95,15 +99,23 @@ def skeleton(text: str) -> str:
 
 @lru_cache(maxsize=65_536)
 def display_name_key(name: str) -> str:
-    """NFKC, case-folded, confusables folded, whitespace folded, word order ignored."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    words = (skeleton(word) for word in folded.replace('"', " ").replace(",", " ").split())
-    return " ".join(sorted(words))
+    """NFKC, invisible characters dropped, confusables and case folded, whitespace folded,
+    word order ignored.
+
+    The skeleton comes before case folding too, as TR39 defines it on the text as written:
+    a capital I standing for an l ("AIice") is only caught there.
+    """
+    text = unicodedata.normalize("NFKC", name)
+    visible = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    folded = skeleton(skeleton(visible).casefold())
+    return " ".join(sorted(folded.replace('"', " ").replace(",", " ").split()))
 
 
 @lru_cache(maxsize=65_536)
 def unicode_domain(domain: str) -> str:
     """A-labels decoded for display-level comparisons (look-alikes); lenient."""
+    if domain.isascii() and "xn--" not in domain and domain == domain.lower():
+        return domain  # no A-label to decode: idna.decode would return it as it is, or fail
     try:
         return idna.decode(domain)
     except (idna.IDNAError, UnicodeError):
