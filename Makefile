@@ -24,8 +24,11 @@ run: install
 	$(BIN)/email-security tokens bootstrap
 	$(BIN)/email-security serve --host $(HOST) --port $(PORT)
 
+# Two workers: the suite is mostly waiting on databases and server processes.
+PYTEST_WORKERS ?= 2
+
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Schema fuzzing of every operation, longer than the bounded run `make test` includes.
 fuzz: install
