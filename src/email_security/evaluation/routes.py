@@ -17,7 +17,6 @@ from email_security.evaluation.schemas import (
     MAX_RECIPIENTS,
     Address,
     EvaluateRequest,
-    VerdictOut,
     verdict_json,
 )
 from email_security.kit.auth import Principal, ReadAccess
@@ -45,7 +44,7 @@ _REQUEST_BODY = {
     description="The verdict for each recipient of one message, given as JSON or as a raw "
     "RFC 5322 message (Content-Type: message/rfc822; recipients from its headers, or from "
     "`recipient` query parameters). Every settings entry that matched is explained.",
-    response_model=Envelope[VerdictOut],
+    response_model=Envelope[engine.Verdict],
     responses=ERROR_RESPONSES,
     openapi_extra={"requestBody": _REQUEST_BODY},
 )

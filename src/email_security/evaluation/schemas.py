@@ -6,7 +6,7 @@ import dataclasses
 import ipaddress
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from email_security import engine
 from email_security.kit.fields import PatternText, StrictInput, Text
@@ -88,30 +88,6 @@ class EvaluateRequest(StrictInput):
             detections=tuple(self.detections),
             sender_domain_age_days=self.sender_domain_age_days,
         )
-
-
-class MatchOut(BaseModel):
-    resource: str
-    id: str
-    pattern: str
-    field: str
-    honored: bool
-    reason: str
-
-
-class RecipientVerdictOut(BaseModel):
-    recipient: str
-    protected_domain: str | None
-    disposition: str
-    action: Literal["deliver", "quarantine", "drop"]
-    attributes: list[str]
-    matches: list[MatchOut]
-    client_ip: str | None
-
-
-class VerdictOut(BaseModel):
-    settings_version: int
-    recipients: list[RecipientVerdictOut]
 
 
 def verdict_json(verdict: engine.Verdict) -> dict[str, Any]:
