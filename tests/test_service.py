@@ -24,7 +24,7 @@ def test_openapi_document_lists_every_allow_policy_operation(client: TestClient)
     assert {"page", "per_page", "order", "direction", "search", "pattern_type"} <= list_params
     assert "201" in paths[base]["post"]["responses"]
     schemes = document["components"]["securitySchemes"]
-    assert {"HTTPBearer", "APIKeyHeader"} <= set(schemes)
+    assert {"HTTPBearer", "AuthEmail", "AuthKey"} <= set(schemes)
 
 
 def test_swagger_ui(client: TestClient) -> None:

@@ -108,8 +108,12 @@ def _lookup(database: Database, secret: str, email: str | None) -> Principal | N
 
 
 _bearer = HTTPBearer(auto_error=False, description="API token")
-_auth_email = APIKeyHeader(name="X-Auth-Email", auto_error=False, description="Account email")
-_auth_key = APIKeyHeader(name="X-Auth-Key", auto_error=False, description="API key")
+_auth_email = APIKeyHeader(
+    name="X-Auth-Email", scheme_name="AuthEmail", auto_error=False, description="Account email"
+)
+_auth_key = APIKeyHeader(
+    name="X-Auth-Key", scheme_name="AuthKey", auto_error=False, description="API key (a token)"
+)
 
 AccountId = Annotated[
     str,
