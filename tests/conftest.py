@@ -157,6 +157,18 @@ class Api:
     def delete(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("DELETE", path, **kwargs)
 
+    def page(self, path: str, **params: Any) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """One list page: the entries and the result_info."""
+        response = self.get(path, params=params)
+        return self.ok(response), response.json()["result_info"]
+
+    def listed_ids(self, path: str, **params: Any) -> list[str]:
+        return [entry["id"] for entry in self.page(path, **params)[0]]
+
+    def snapshot(self, path: str) -> list[dict[str, Any]]:
+        """Everything stored under the path, to compare before and after a refused request."""
+        return self.page(path, per_page=1000)[0]
+
     def ok(self, response: httpx.Response, status: int = 200) -> Any:
         """The result of a successful response, after checking the envelope."""
         assert response.status_code == status, response.text

@@ -17,9 +17,7 @@ def create(api: Api, **overrides: Any) -> dict[str, Any]:
 
 
 def list_result(api: Api, **params: Any) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    response = api.get(PATH, params=params)
-    result = api.ok(response)
-    return result, response.json()["result_info"]
+    return api.page(PATH, **params)
 
 
 class TestCreate:

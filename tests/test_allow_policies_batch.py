@@ -18,7 +18,7 @@ def create(api: Api, **overrides: Any) -> dict[str, Any]:
 
 
 def snapshot(api: Api) -> list[dict[str, Any]]:
-    return api.ok(api.get(PATH, params={"per_page": 1000}))
+    return api.snapshot(PATH)
 
 
 def test_applies_every_operation_and_returns_four_lists(api: Api) -> None:

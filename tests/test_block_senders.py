@@ -31,17 +31,15 @@ def create(api: Api, **overrides: Any) -> dict[str, Any]:
 
 
 def list_result(api: Api, **params: Any) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    response = api.get(PATH, params=params)
-    result = api.ok(response)
-    return result, response.json()["result_info"]
+    return api.page(PATH, **params)
 
 
 def listed_ids(api: Api, **params: Any) -> list[str]:
-    return [entry["id"] for entry in list_result(api, **params)[0]]
+    return api.listed_ids(PATH, **params)
 
 
 def snapshot(api: Api) -> list[dict[str, Any]]:
-    return api.ok(api.get(PATH, params={"per_page": 1000}))
+    return api.snapshot(PATH)
 
 
 def item(entry: dict[str, Any] | str) -> str:
