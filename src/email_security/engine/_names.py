@@ -57,10 +57,6 @@ def organisational_domain(domain: str) -> str:
     return _PSL.privatesuffix(domain) or domain
 
 
-def public_suffix(domain: str) -> str:
-    return _PSL.publicsuffix(domain) or ""
-
-
 @lru_cache(maxsize=16_384)
 def ip_key(text: str) -> IPAddress | None:
     try:

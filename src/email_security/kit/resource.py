@@ -99,10 +99,6 @@ def exact_match(column: InstrumentedAttribute[Any]) -> Filter:
     return Filter(QueryText, equals(column), f"Entries whose {column.key} is exactly this")
 
 
-def one_of(column: InstrumentedAttribute[Any]) -> Callable[[Any], ColumnElement[bool]]:
-    return lambda values: column.in_(values)
-
-
 def contains(column: InstrumentedAttribute[Any]) -> Callable[[Any], ColumnElement[bool]]:
     """For a JSON array of enum strings: entries whose array holds the value.
 
