@@ -8,7 +8,7 @@ PORT ?= 8787
 # Cases per API operation and database for `make fuzz` (`make test` runs 15).
 FUZZ_EXAMPLES ?= 200
 
-.PHONY: install run test fuzz lint format clean bench-engine load
+.PHONY: install run test fuzz lint format clean bench-engine bench-http bench-listing bench-batch load wrk
 
 install: $(STAMP)
 
@@ -48,8 +48,21 @@ format: install
 bench-engine: install
 	$(BIN)/python bench/engine.py
 
-load: install
+# HTTP overhead, list/search latency up to 1,000,000 entries, batch and bulk import; on
+# SQLite and on the PostgreSQL server (EMAIL_SECURITY_TEST_POSTGRES_URL, else the local one).
+bench-http: install wrk
+	$(BIN)/python bench/http_overhead.py
+
+bench-listing: install
+	$(BIN)/python bench/listing.py
+
+bench-batch: install
+	$(BIN)/python bench/batch.py
+
+wrk:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+
+load: install wrk
 	$(BIN)/python bench/load.py --seconds $${LOAD_SECONDS:-60} --connections $${LOAD_CONNECTIONS:-200}
 	$(BIN)/python bench/load.py --seconds $${LOAD_SECONDS:-60} --connections $${LOAD_CONNECTIONS:-200} \
 		--postgres $${EMAIL_SECURITY_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}

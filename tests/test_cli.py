@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import Api
 from tests.server_process import CLI, ServerProcess
+from tests.test_evaluate_api import evaluate, message
 
 
 def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -129,3 +130,123 @@ class TestEvaluate:
         assert done.returncode == 2
         assert "cannot evaluate" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def write_lines(path: Path, bodies: list[object]) -> Path:
+    path.write_text("".join(json.dumps(body) + "\n" for body in bodies))
+    return path
+
+
+def sender(number: int) -> dict[str, object]:
+    return {"pattern": f"User{number}@Spam.example", "pattern_type": "EMAIL", "is_regex": False}
+
+
+def settings_version(api: Api) -> int:
+    version: int = api.ok(evaluate(api, message()))["settings_version"]
+    return version
+
+
+class TestImport:
+    def test_entries_are_added_as_the_api_would(
+        self, api: Api, database_url: str, tmp_path: Path
+    ) -> None:
+        version = settings_version(api)
+        lines = [sender(i) for i in range(2500)]  # more than one insert chunk
+        lines.insert(7, "")  # blank lines are skipped
+        path = tmp_path / "entries.jsonl"
+        path.write_text("".join((json.dumps(x) if x else "") + "\n" for x in lines))
+        done = run_cli(
+            database_url, "import", "block_senders", str(path), "--account", api.account.id
+        )
+        assert done.returncode == 0, done.stderr
+        assert "imported 2500 block_senders" in done.stdout
+        entries, info = api.page("block_senders", per_page=3, search="user1234@")
+        assert info["total_count"] == 1
+        assert entries[0]["pattern"] == "User1234@spam.example"  # normalised like the API
+        assert api.page("block_senders", per_page=1)[1]["total_count"] == 2500
+        after = settings_version(api)
+        assert after == version + 1
+
+    def test_one_bad_line_imports_nothing(
+        self, api: Api, database_url: str, tmp_path: Path
+    ) -> None:
+        bodies: list[object] = [sender(i) for i in range(2100)]
+        bodies.append({**sender(0), "pattern": "not an address"})
+        path = write_lines(tmp_path / "bad.jsonl", bodies)
+        done = run_cli(
+            database_url, "import", "block_senders", str(path), "--account", api.account.id
+        )
+        assert done.returncode == 1
+        assert "line 2101" in done.stderr
+        assert "pattern" in done.stderr
+        assert api.page("block_senders")[0] == []
+        assert api.page("block_senders", per_page=1)[1]["total_count"] == 0
+
+    @pytest.mark.parametrize(
+        "line", ["{not json", '{"pattern": "a@b.example"}', "[]", '{"pattern": 1}']
+    )
+    def test_malformed_lines_are_named(
+        self, api: Api, database_url: str, tmp_path: Path, line: str
+    ) -> None:
+        path = tmp_path / "malformed.jsonl"
+        path.write_text(json.dumps(sender(1)) + "\n" + line + "\n")
+        done = run_cli(
+            database_url, "import", "block_senders", str(path), "--account", api.account.id
+        )
+        assert done.returncode == 1
+        assert "line 2" in done.stderr
+        assert api.page("block_senders")[0] == []
+
+    def test_unique_values_are_checked_within_the_file_and_against_stored_entries(
+        self, api: Api, database_url: str, tmp_path: Path
+    ) -> None:
+        def domain(name: str) -> dict[str, object]:
+            return {
+                "domain": name,
+                "allowed_delivery_modes": ["DIRECT"],
+                "drop_dispositions": [],
+                "ip_restrictions": [],
+                "regions": ["GLOBAL"],
+            }
+
+        account = api.account.id
+        repeated = write_lines(
+            tmp_path / "repeated.jsonl", [domain("a.example"), domain("A.example")]
+        )
+        done = run_cli(database_url, "import", "domains", str(repeated), "--account", account)
+        assert done.returncode == 1
+        assert "repeated" in done.stderr
+        first = write_lines(tmp_path / "first.jsonl", [domain("a.example")])
+        assert (
+            run_cli(database_url, "import", "domains", str(first), "--account", account).returncode
+            == 0
+        )
+        clash = write_lines(tmp_path / "clash.jsonl", [domain("b.example"), domain("a.example")])
+        done = run_cli(database_url, "import", "domains", str(clash), "--account", account)
+        assert done.returncode == 1
+        assert "line 2" in done.stderr
+        assert [d["domain"] for d in api.page("domains")[0]] == ["a.example"]
+
+    def test_reads_standard_input(self, api: Api, database_url: str) -> None:
+        env = {**os.environ, "EMAIL_SECURITY_DATABASE_URL": database_url}
+        done = subprocess.run(
+            [*CLI, "import", "block_senders", "-", "--account", api.account.id],
+            input="".join(json.dumps(sender(i)) + "\n" for i in range(3)),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert api.page("block_senders", per_page=1)[1]["total_count"] == 3
+
+    def test_unknown_resource_or_missing_file(self, database_url: str, tmp_path: Path) -> None:
+        done = run_cli(database_url, "import", "nope", str(tmp_path), "--account", "a")
+        assert done.returncode == 2
+        assert "block_senders" in done.stderr
+        done = run_cli(
+            database_url, "import", "block_senders", str(tmp_path / "x"), "--account", "a"
+        )
+        assert done.returncode == 2
+        assert "cannot read" in done.stderr

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -16,6 +19,7 @@ from email_security.config import Settings
 from email_security.evaluation.cache import IndexCache
 from email_security.evaluation.routes import router as evaluation_router
 from email_security.evaluation.schemas import EvaluateRequest
+from email_security.kit.auth import SECURITY_REQUIREMENT, SECURITY_SCHEMES, TokenCache
 from email_security.kit.db import Database
 from email_security.kit.envelope import envelope_response, error_response
 from email_security.kit.errors import (
@@ -57,7 +61,16 @@ _ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Database work runs in threads. Many threads only take turns at the interpreter
+        # lock, each turn costing a context switch: a few threads serve more requests.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Email Security Settings",
         version=__version__,
         description="Cloudflare Email Security Settings API (v4), self-hosted.",
@@ -69,6 +82,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
 
+    app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.index_cache = IndexCache(app.state.database, settings.thresholds())
     app.state.rate_limiter = (
         TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
@@ -83,8 +97,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")
     def healthz() -> Response:
-        with app.state.database.read() as session:
-            session.connection().exec_driver_sql("SELECT 1")
+        with app.state.database.read() as connection:
+            connection.exec_driver_sql("SELECT 1")
         return envelope_response({"status": "ok"})
 
     _install_error_handlers(app)
@@ -112,10 +126,20 @@ def _document_evaluate_body(app: FastAPI) -> None:
                     operation.get("responses", {}).pop("422", None)
             for name in ("HTTPValidationError", "ValidationError"):
                 components.pop(name, None)
+            _document_security(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_security(schema: dict[str, Any]) -> None:
+    """Every account-scoped operation needs a token (see `kit.auth.authenticate`)."""
+    schema["components"]["securitySchemes"] = SECURITY_SCHEMES
+    for path, operations in schema.get("paths", {}).items():
+        if "{account_id}" in path:
+            for operation in operations.values():
+                operation["security"] = SECURITY_REQUIREMENT
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -27,6 +27,10 @@ class Settings:
     # Requests per second per API token (0: no limit) and the burst allowed above that.
     rate_limit_per_second: float = 0.0
     rate_limit_burst: int = 20
+    # Threads running database work in each server process.
+    threads: int = 8
+    # How long a token found in the database is trusted without asking it again (0: never).
+    token_cache_seconds: float = 10.0
     # The policy engine's new-domain thresholds, in days.
     new_domain_malicious_days: int = 7
     new_domain_suspicious_days: int = 30
@@ -40,6 +44,8 @@ class Settings:
             max_body_bytes=int(env("EMAIL_SECURITY_MAX_BODY_BYTES", 4 * 1024 * 1024)),
             rate_limit_per_second=float(env("EMAIL_SECURITY_RATE_LIMIT", 0)),
             rate_limit_burst=int(env("EMAIL_SECURITY_RATE_LIMIT_BURST", 20)),
+            threads=int(env("EMAIL_SECURITY_THREADS", 8)),
+            token_cache_seconds=float(env("EMAIL_SECURITY_TOKEN_CACHE_SECONDS", 10)),
             new_domain_malicious_days=int(env("EMAIL_SECURITY_NEW_DOMAIN_MALICIOUS_DAYS", 7)),
             new_domain_suspicious_days=int(env("EMAIL_SECURITY_NEW_DOMAIN_SUSPICIOUS_DAYS", 30)),
         )

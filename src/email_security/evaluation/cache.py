@@ -7,6 +7,7 @@ from collections import OrderedDict
 
 from email_security import engine
 from email_security.evaluation.loader import load_settings
+from email_security.kit.accounts import settings_version
 from email_security.kit.db import Database
 
 
@@ -24,8 +25,10 @@ class IndexCache:
         self._build_locks: dict[str, threading.Lock] = {}
         self.builds = 0  # how many indexes were compiled: a figure for tests and monitoring
 
-    def get(self, account_id: str, at_least_version: int) -> engine.CompiledSettings:
-        """The account's index, built from settings at least as new as the given version."""
+    def get(self, account_id: str) -> engine.CompiledSettings:
+        """The account's index, as of its current settings version (one indexed query)."""
+        with self._database.read() as session:
+            at_least_version = settings_version(session, account_id)
         compiled = self._fresh(account_id, at_least_version)
         if compiled is not None:
             return compiled

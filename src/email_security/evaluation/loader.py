@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from email_security import engine
 from email_security.kit.accounts import settings_version
@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 
 def _rows(
-    session: Session, account_id: str, model: Any, columns: Iterable[str], make: Callable[..., T]
+    session: Connection, account_id: str, model: Any, columns: Iterable[str], make: Callable[..., T]
 ) -> tuple[T, ...]:
     """Only the columns the engine needs, as tuples: no ORM objects for a million rows."""
     names = list(columns)
@@ -34,7 +34,7 @@ def _rows(
     )
 
 
-def load_settings(session: Session, account_id: str) -> engine.Settings:
+def load_settings(session: Connection, account_id: str) -> engine.Settings:
     # The version is read first: rows read afterwards can only be newer than it, so a
     # cached index is never labelled newer than what it holds.
     version = settings_version(session, account_id)

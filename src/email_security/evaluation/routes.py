@@ -83,5 +83,5 @@ def _message(body: bytes, content_type: str, recipients: list[str]) -> engine.Me
 
 
 def _evaluate(cache: IndexCache, principal: Principal, message: engine.Message) -> engine.Verdict:
-    compiled = cache.get(principal.account_id, principal.settings_version)
+    compiled = cache.get(principal.account_id)
     return engine.evaluate(message, compiled)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, String, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from email_security.kit.db import Base, utcnow
@@ -38,6 +39,6 @@ def bump_settings_version(session: Session, account_id: str) -> None:
     )
 
 
-def settings_version(session: Session, account_id: str) -> int:
+def settings_version(session: Session | Connection, account_id: str) -> int:
     version = session.scalar(select(Account.settings_version).where(Account.id == account_id))
     return version or 0

@@ -1,8 +1,10 @@
 """API tokens: random secrets stored only as SHA-256 digests, bound to one account.
 
 A request authenticates with `Authorization: Bearer <token>`, or with `X-Auth-Email` and
-`X-Auth-Key` where the key is a token created with that email. Tokens are looked up on
-every request, so one created by another process is accepted at once.
+`X-Auth-Key` where the key is a token created with that email. A token unknown to this
+process is looked up in the database, so one created by another process is accepted at
+once; a token found there is remembered for a few seconds (`TokenCache`), which spares a
+database round trip on most requests.
 """
 
 from __future__ import annotations
@@ -10,17 +12,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Boolean, ForeignKey, String, Uuid, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from starlette.concurrency import run_in_threadpool
 
-from email_security.kit.accounts import ACCOUNT_ID_MAX, Account, ensure_account
+from email_security.kit.accounts import ACCOUNT_ID_MAX, ensure_account
 from email_security.kit.db import Base, Database, utcnow
 from email_security.kit.errors import PermissionDenied, RateLimited, Unauthenticated
 from email_security.kit.ratelimit import TokenBuckets
@@ -74,46 +79,92 @@ class Principal:
     token_hash: str
     account_id: str
     read_only: bool
-    # Read with the token, in the same query: lets the engine's cached index be checked
-    # for staleness without a query of its own.
-    settings_version: int = 0
+    email: str | None = None
 
 
-def _lookup(database: Database, secret: str, email: str | None) -> Principal | None:
-    digest = hash_token(secret)
+def _lookup(database: Database, digest: str) -> Principal | None:
     with database.read() as session:
         row = session.execute(
             select(
-                ApiToken.token_hash,
-                ApiToken.account_id,
-                ApiToken.read_only,
-                ApiToken.email,
-                Account.settings_version,
-            )
-            .join(Account, Account.id == ApiToken.account_id)
-            .where(ApiToken.token_hash == digest)
+                ApiToken.token_hash, ApiToken.account_id, ApiToken.read_only, ApiToken.email
+            ).where(ApiToken.token_hash == digest)
         ).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
-        return None
-    if email is not None and (
-        row.email is None or not hmac.compare_digest(row.email.encode(), email.encode())
-    ):
         return None
     return Principal(
         token_hash=row.token_hash,
         account_id=row.account_id,
         read_only=row.read_only,
-        settings_version=row.settings_version,
+        email=row.email,
     )
 
 
-_bearer = HTTPBearer(auto_error=False, description="API token")
-_auth_email = APIKeyHeader(
-    name="X-Auth-Email", scheme_name="AuthEmail", auto_error=False, description="Account email"
-)
-_auth_key = APIKeyHeader(
-    name="X-Auth-Key", scheme_name="AuthKey", auto_error=False, description="API key (a token)"
-)
+class TokenCache:
+    """Tokens found in the database, kept for `ttl` seconds (at most `size` of them).
+
+    Unknown tokens are never remembered, so a new token works at once; the time to live
+    bounds how long a token removed from the database directly could still be honoured.
+    """
+
+    def __init__(self, ttl: float, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Principal | None:
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            principal, expires = entry
+            if time.monotonic() >= expires:
+                del self._entries[digest]
+                return None
+            return principal
+
+    def put(self, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            self._entries[principal.token_hash] = (principal, time.monotonic() + self.ttl)
+            self._entries.move_to_end(principal.token_hash)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+async def _principal(request: Request, secret: str) -> Principal | None:
+    digest = hash_token(secret)
+    cache: TokenCache = request.app.state.token_cache
+    principal = cache.get(digest)
+    if principal is None:
+        principal = await run_in_threadpool(_lookup, request.app.state.database, digest)
+        if principal is not None:
+            cache.put(principal)
+    return principal
+
+
+# Documented in OpenAPI by the app; read here straight from the headers, since every
+# dependency FastAPI resolves costs time on every request.
+SECURITY_SCHEMES = {
+    "HTTPBearer": {"type": "http", "scheme": "bearer", "description": "API token"},
+    "AuthEmail": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Auth-Email",
+        "description": "Account email",
+    },
+    "AuthKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Auth-Key",
+        "description": "API key (a token)",
+    },
+}
+SECURITY_REQUIREMENT: list[dict[str, list[str]]] = [
+    {"HTTPBearer": []},
+    {"AuthEmail": [], "AuthKey": []},
+]
 
 AccountId = Annotated[
     str,
@@ -126,24 +177,31 @@ AccountId = Annotated[
 ]
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def authenticate(
-    request: Request,
-    account_id: AccountId,
-    database: Annotated[Database, Depends(get_database)],
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    auth_email: Annotated[str | None, Depends(_auth_email)],
-    auth_key: Annotated[str | None, Depends(_auth_key)],
-) -> Principal:
+def _bearer_token(request: Request) -> str | None:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    credentials = credentials.strip()
+    return credentials if scheme.lower() == "bearer" and credentials else None
+
+
+async def authenticate(request: Request, account_id: AccountId) -> Principal:
+    # Async with a thread only for a database look-up: most requests are answered from
+    # the cache without leaving the event loop.
     principal = None
-    if bearer is not None:
-        principal = _lookup(database, bearer.credentials, None)
-    elif auth_email and auth_key:
-        principal = _lookup(database, auth_key, auth_email.lower())
+    headers = request.headers
+    if (bearer := _bearer_token(request)) is not None:
+        principal = await _principal(request, bearer)
+    elif (auth_email := headers.get("x-auth-email")) and (auth_key := headers.get("x-auth-key")):
+        principal = await _principal(request, auth_key)
+        email = auth_email.lower().encode()
+        if principal is not None and (
+            principal.email is None or not hmac.compare_digest(principal.email.encode(), email)
+        ):
+            principal = None
     if principal is None:
         raise Unauthenticated(
             "Authentication error: a valid API token is required",
@@ -160,7 +218,7 @@ def authenticate(
     return principal
 
 
-def require_edit(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+async def require_edit(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
     if principal.read_only:
         raise PermissionDenied("This token is read-only; the request needs edit permission")
     return principal

@@ -114,12 +114,14 @@ class Database:
         self._sqlite_write_lock = threading.Lock()
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        with self._sessions() as session:
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction on a plain connection: reads select rows, not ORM objects,
+        and skipping the session saves a good share of a small request's time."""
+        with self.engine.connect() as connection:
             try:
-                yield session
+                yield connection
             finally:
-                session.rollback()
+                connection.rollback()
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -42,7 +42,8 @@ class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        # UUIDs and UTC datetimes are written by orjson itself, as "...T12:00:00.123456Z".
+        return orjson.dumps(content, option=orjson.OPT_UTC_Z)
 
 
 def envelope_response(

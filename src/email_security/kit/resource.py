@@ -7,10 +7,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from operator import attrgetter, itemgetter
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, create_model, model_validator
-from sqlalchemy import ForeignKey, Index, String, Uuid, cast
+from sqlalchemy import ForeignKey, Index, Select, String, Uuid, cast, select
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, declared_attr, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -46,6 +47,15 @@ def account_indexes(table: str, *columns: str) -> tuple[Index, ...]:
     """One index per sortable column, account first, id last: the list query's exact shape."""
     return tuple(
         Index(f"ix_{table}_account_{column}", "account_id", column, "id") for column in columns
+    )
+
+
+def filter_indexes(table: str, *columns: str) -> tuple[Index, ...]:
+    """One index per equality filter, then the default order: a filtered first page reads
+    its rows in order and its count reads one range of the index."""
+    return tuple(
+        Index(f"ix_{table}_account_{column}_created_at", "account_id", column, "created_at", "id")
+        for column in columns
     )
 
 
@@ -197,30 +207,53 @@ class Resource:
         return frozenset(names - set(self.deprecated_aliases))
 
     @cached_property
-    def _readers(self) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
-        readers: list[tuple[str, Callable[[Any], Any]]] = []
+    def columns(self) -> tuple[Any, ...]:
+        """The table's columns: reads select these rather than ORM objects (much cheaper)."""
+        return tuple(self.model.__table__.columns)
+
+    @cached_property
+    def select_columns(self) -> Select[Any]:
+        """`SELECT <columns>`, built once: extending it is cheaper than building anew."""
+        return select(*self.columns)
+
+    @cached_property
+    def _output_plan(
+        self,
+    ) -> tuple[tuple[str, ...], Callable[[Any], Any], Callable[[Any], Any], tuple[Any, ...]]:
+        """Output names; getters of their values from an ORM object and from a row of
+        `columns`; and the derived fields. Values stay as they are (UUIDs, datetimes):
+        the JSON renderer formats them natively."""
+        names: list[str] = []
+        sources: list[str] = []
+        derived: list[tuple[str, Callable[[Any], Any]]] = []
         for name in self.output.model_fields:
             source = self.deprecated_aliases.get(name, name)
             if name == "last_modified":
                 source = "modified_at"
-            readers.append((name, _reader(source)))
-        return tuple(readers)
+            attribute = getattr(self.model, source)
+            if isinstance(attribute, property):  # derived from columns: reads rows as well
+                derived.append((name, attribute.fget))  # type: ignore[arg-type]
+            else:
+                names.append(name)
+                sources.append(source)
+        positions = [[column.key for column in self.columns].index(s) for s in sources]
+        return tuple(names), attrgetter(*sources), itemgetter(*positions), tuple(derived)
 
-    def serialise(self, row: Any) -> dict[str, Any]:
-        return {name: read(row) for name, read in self._readers}
+    def serialise(self, entry: Any) -> dict[str, Any]:
+        """The output fields of an ORM object."""
+        names, get_attributes, _, derived = self._output_plan
+        return self._output(names, get_attributes(entry), derived, entry)
 
+    def serialise_row(self, row: Any) -> dict[str, Any]:
+        """The output fields of a row of `columns` (by position: the fastest way to read)."""
+        names, _, get_items, derived = self._output_plan
+        return self._output(names, get_items(row), derived, row)
 
-def _reader(attribute: str) -> Callable[[Any], Any]:
-    def read(row: Any) -> Any:
-        value = getattr(row, attribute)
-        if isinstance(value, datetime):
-            return format_timestamp(value)
-        if isinstance(value, uuid.UUID):
-            return str(value)
-        return value
-
-    return read
-
-
-def format_timestamp(value: datetime) -> str:
-    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    @staticmethod
+    def _output(
+        names: tuple[str, ...], values: tuple[Any, ...], derived: tuple[Any, ...], source: Any
+    ) -> dict[str, Any]:
+        out = dict(zip(names, values, strict=True))
+        for name, read in derived:
+            out[name] = read(source)
+        return out

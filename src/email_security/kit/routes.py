@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path
 from pydantic import BaseModel, Field, create_model
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -18,7 +18,12 @@ from email_security.kit.db import Database
 from email_security.kit.envelope import Envelope, ListEnvelope, envelope_response
 from email_security.kit.errors import BadRequest
 from email_security.kit.fields import StrictInput, one_or_many
-from email_security.kit.listing import list_page, list_query_model
+from email_security.kit.listing import (
+    list_page,
+    list_query_model,
+    list_query_parser,
+    query_parameters,
+)
 from email_security.kit.resource import Resource
 from email_security.kit.service import ResourceService
 from email_security.kit.strict import StrictRoute
@@ -123,6 +128,7 @@ def resource_router(resource: Resource) -> APIRouter:
     plural = resource.name.replace("_", " ")
 
     ListQuery = list_query_model(resource)
+    parse_list_query = list_query_parser(ListQuery)
     Create = resource.create
     Patch = resource.patch
     Out = resource.output
@@ -136,13 +142,16 @@ def resource_router(resource: Resource) -> APIRouter:
         summary=f"List {plural}",
         response_model=ListEnvelope[Out],
         responses=ERROR_RESPONSES,
+        openapi_extra={"parameters": query_parameters(ListQuery)},
     )
     def list_items(
-        principal: ReadAccess, database: DatabaseDep, query: Annotated[ListQuery, Query()]
+        principal: ReadAccess,
+        database: DatabaseDep,
+        query: Annotated[ListQuery, Depends(parse_list_query)],
     ) -> Response:
         with database.read() as session:
             page = list_page(session, resource, principal.account_id, query)
-            result = [resource.serialise(row) for row in page.rows]
+            result = [resource.serialise_row(row) for row in page.rows]
         return envelope_response(result, result_info=page.result_info())
 
     @router.post(
@@ -173,7 +182,7 @@ def resource_router(resource: Resource) -> APIRouter:
     )
     def get_item(principal: ReadAccess, database: DatabaseDep, item_id: ItemId) -> Response:
         with database.read() as session:
-            result = resource.serialise(service.get(session, principal.account_id, item_id))
+            result = service.read(session, principal.account_id, item_id)
         return envelope_response(result)
 
     def add_update_route(method: str, Body: Any, *, replace: bool, summary: str) -> None:

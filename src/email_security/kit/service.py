@@ -6,11 +6,12 @@ Nothing here commits: the caller's write transaction does, once, after everythin
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,10 @@ class ResourceService:
     def __init__(self, resource: Resource) -> None:
         self.resource = resource
         self.model = resource.model
+        # Built once: SQLAlchemy then reuses its compiled form on every request.
+        self._read_one = resource.select_columns.where(
+            self.model.id == bindparam("id"), self.model.account_id == bindparam("account_id")
+        )
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -47,6 +52,16 @@ class ResourceService:
         if row is None:
             raise self._not_found(item_id, location)
         return row
+
+    def read(self, connection: Connection, account_id: str, item_id: str) -> dict[str, Any]:
+        """One entry's output fields, read as a plain row (no ORM object to build)."""
+        uid = _parse_id(item_id)
+        row = None
+        if uid is not None:
+            row = connection.execute(self._read_one, {"id": uid, "account_id": account_id}).first()
+        if row is None:
+            raise self._not_found(item_id, "")
+        return self.resource.serialise_row(row)
 
     def get_many(
         self, session: Session, account_id: str, item_ids: Sequence[str], location: str
@@ -78,14 +93,22 @@ class ResourceService:
     # --- writes --------------------------------------------------------------------------
 
     def create(self, session: Session, account_id: str, body: BaseModel, location: str = "") -> Any:
+        row = self.model(**self.new_values(account_id, body, location))
+        session.add(row)
+        return row
+
+    def new_values(self, account_id: str, body: BaseModel, location: str = "") -> dict[str, Any]:
+        """Every column of a new entry from a create body, validated and normalised."""
         sent = _all_fields(body, self.resource.stored_fields)
         values = self._prepare(Change(current={}, sent=sent), location)
         now = utcnow()
-        row = self.model(
-            id=uuid.uuid4(), account_id=account_id, created_at=now, modified_at=now, **values
-        )
-        session.add(row)
-        return row
+        return {
+            "id": uuid.uuid4(),
+            "account_id": account_id,
+            "created_at": now,
+            "modified_at": now,
+            **values,
+        }
 
     def update(
         self, session: Session, row: Any, body: BaseModel, *, replace: bool, location: str = ""
@@ -105,7 +128,15 @@ class ResourceService:
 
     def finish(self, session: Session, account_id: str, written: Sequence[tuple[str, Any]]) -> None:
         """Check uniqueness of the written rows (location, row), then write them out."""
-        self._check_unique(session, account_id, written)
+        if self.resource.unique:
+            self.check_unique(
+                session,
+                account_id,
+                [
+                    (location, row.id, {name: getattr(row, name) for name in self.resource.unique})
+                    for location, row in written
+                ],
+            )
         try:
             session.flush()
         except IntegrityError:  # a concurrent writer got there first
@@ -132,15 +163,20 @@ class ResourceService:
                     _at(location, name), f"is longer than {limit} characters once normalised"
                 )
 
-    def _check_unique(
-        self, session: Session, account_id: str, written: Sequence[tuple[str, Any]]
+    def check_unique(
+        self,
+        session: Session,
+        account_id: str,
+        entries: Sequence[tuple[str, Any, Mapping[str, Any]]],
     ) -> None:
-        written_ids = {row.id for _, row in written}
+        """Entries are (location, id, values): no unique value twice among them, nor in
+        another stored entry of the account."""
+        written_ids = {entry_id for _, entry_id, _ in entries}
         for name in self.resource.unique:
             column = getattr(self.model, name)
             where_seen: dict[Any, str] = {}
-            for location, row in written:
-                value = getattr(row, name)
+            for location, _, values in entries:
+                value = values[name]
                 if value in where_seen:
                     raise Conflict.at(_at(location, name), f"{value!r} is repeated in this request")
                 where_seen[value] = location

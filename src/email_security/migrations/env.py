@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import email_security.kit.auth
+import email_security.kit.counts
 import email_security.resources  # noqa: F401  (registers every settings table)
 from email_security.kit.db import Base
 

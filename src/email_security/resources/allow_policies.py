@@ -8,7 +8,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from email_security.kit.db import Base
 from email_security.kit.fields import QueryBool
-from email_security.kit.resource import Filter, Resource, SettingsRow, account_indexes, equals
+from email_security.kit.resource import (
+    Filter,
+    Resource,
+    SettingsRow,
+    account_indexes,
+    equals,
+    filter_indexes,
+)
 from email_security.resources.sender_patterns import (
     SenderPatternColumns,
     SenderPatternInput,
@@ -17,10 +24,15 @@ from email_security.resources.sender_patterns import (
     sender_pattern_filters,
 )
 
+FLAGS = ("is_acceptable_sender", "is_exempt_recipient", "is_trusted_sender", "verify_sender")
+
 
 class AllowPolicy(SenderPatternColumns, SettingsRow, Base):
     __tablename__ = "allow_policies"
-    __table_args__ = account_indexes("allow_policies", "created_at", "pattern")
+    __table_args__ = (
+        *account_indexes("allow_policies", "created_at", "pattern"),
+        *filter_indexes("allow_policies", *FLAGS, "pattern_type"),
+    )
 
     is_acceptable_sender: Mapped[bool] = mapped_column(Boolean)
     is_exempt_recipient: Mapped[bool] = mapped_column(Boolean)
@@ -69,15 +81,7 @@ resource = Resource(
     sorts={"pattern": AllowPolicy.pattern, "created_at": AllowPolicy.created_at},
     search=(AllowPolicy.pattern, AllowPolicy.comments),
     filters={
-        **{
-            flag: Filter(QueryBool, equals(getattr(AllowPolicy, flag)))
-            for flag in (
-                "is_acceptable_sender",
-                "is_exempt_recipient",
-                "is_trusted_sender",
-                "verify_sender",
-            )
-        },
+        **{flag: Filter(QueryBool, equals(getattr(AllowPolicy, flag))) for flag in FLAGS},
         **sender_pattern_filters(AllowPolicy),
     },
     normalise=normalise_sender_pattern,

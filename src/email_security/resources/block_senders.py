@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from email_security.kit.db import Base
-from email_security.kit.resource import Resource, SettingsRow, account_indexes
+from email_security.kit.resource import Resource, SettingsRow, account_indexes, filter_indexes
 from email_security.resources.sender_patterns import (
     SenderPatternColumns,
     SenderPatternInput,
@@ -15,7 +15,10 @@ from email_security.resources.sender_patterns import (
 
 class BlockSender(SenderPatternColumns, SettingsRow, Base):
     __tablename__ = "block_senders"
-    __table_args__ = account_indexes("block_senders", "created_at", "pattern")
+    __table_args__ = (
+        *account_indexes("block_senders", "created_at", "pattern"),
+        *filter_indexes("block_senders", "pattern_type"),
+    )
 
 
 class BlockSenderCreate(SenderPatternInput):

@@ -28,7 +28,7 @@ from email_security.kit.resource import (
     account_indexes,
     contains,
     equals,
-    format_timestamp,
+    filter_indexes,
     normalised,
 )
 from email_security.kit.routes import ERROR_RESPONSES, DatabaseDep
@@ -62,6 +62,7 @@ class Domain(SettingsRow, Base):
     __tablename__ = "domains"
     __table_args__ = (
         *account_indexes("domains", "created_at", "domain"),
+        *filter_indexes("domains", "integration_id"),
         UniqueConstraint("account_id", "domain", name="uq_domains_account_domain"),
     )
 
@@ -88,7 +89,7 @@ class Domain(SettingsRow, Base):
     @property
     def emails_processed(self) -> dict[str, Any]:
         return {
-            "timestamp": format_timestamp(self.modified_at),
+            "timestamp": self.modified_at,
             "total_emails_processed": self.emails_processed_total,
             "total_emails_processed_previous": self.emails_processed_previous,
         }
@@ -219,15 +220,15 @@ def _add_verification(router: APIRouter, service: ResourceService) -> None:
         responses=ERROR_RESPONSES,
     )
     def verification(principal: ReadAccess, database: DatabaseDep, domain_id: DomainId) -> Response:
-        with database.read() as session:
-            domain = service.get(session, principal.account_id, domain_id)
-            token = hashlib.sha256(f"{principal.account_id}:{domain.id}".encode()).hexdigest()
-            result = {
-                "last_checked_at": format_timestamp(domain.modified_at),
-                "status": "verified" if domain.status == "ACTIVE" else "pending",
-                "txt_record_name": f"_email-security.{domain.domain}",
-                "txt_record_value": f"email-security-verification={token[:32]}",
-            }
+        with database.read() as connection:
+            domain = service.read(connection, principal.account_id, domain_id)
+        token = hashlib.sha256(f"{principal.account_id}:{domain['id']}".encode()).hexdigest()
+        result = {
+            "last_checked_at": domain["modified_at"],
+            "status": "verified" if domain["status"] == "ACTIVE" else "pending",
+            "txt_record_name": f"_email-security.{domain['domain']}",
+            "txt_record_value": f"email-security-verification={token[:32]}",
+        }
         return envelope_response(result)
 
 

@@ -21,6 +21,7 @@ from email_security.kit.resource import (
     SettingsRow,
     account_indexes,
     equals,
+    filter_indexes,
     normalised,
 )
 from email_security.patterns import PatternError, check_regex, normalise_email
@@ -43,7 +44,10 @@ DirectoryNumber = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 class ImpersonationEntry(SettingsRow, Base):
     __tablename__ = "impersonation_registry"
-    __table_args__ = account_indexes("impersonation_registry", "created_at", "name", "email")
+    __table_args__ = (
+        *account_indexes("impersonation_registry", "created_at", "name", "email"),
+        *filter_indexes("impersonation_registry", "provenance"),
+    )
 
     name: Mapped[str] = mapped_column(String(1024))
     email: Mapped[str] = mapped_column(String(1024))

@@ -20,6 +20,7 @@ from email_security.kit.resource import (
     account_indexes,
     equals,
     exact_match,
+    filter_indexes,
     normalised,
 )
 from email_security.patterns import check_regex, normalise_domain
@@ -27,7 +28,10 @@ from email_security.patterns import check_regex, normalise_domain
 
 class TrustedDomain(SettingsRow, Base):
     __tablename__ = "trusted_domains"
-    __table_args__ = account_indexes("trusted_domains", "created_at", "pattern")
+    __table_args__ = (
+        *account_indexes("trusted_domains", "created_at", "pattern"),
+        *filter_indexes("trusted_domains", "is_recent", "is_similarity"),
+    )
 
     pattern: Mapped[str] = mapped_column(String(1024))
     is_regex: Mapped[bool] = mapped_column(Boolean)
