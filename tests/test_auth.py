@@ -7,8 +7,11 @@ import re
 
 import pytest
 from fastapi.routing import APIRoute
-from sqlalchemy import select
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
 
+from email_security.app import create_app
+from email_security.config import Settings
 from email_security.kit.auth import ApiToken, create_token
 from email_security.kit.db import Database
 from email_security.kit.routes import resource_router
@@ -26,7 +29,7 @@ def settings_endpoints() -> list[tuple[str, str, object]]:
     """
     endpoints = []
     for resource in RESOURCES:
-        for route in resource_router(resource).routes:
+        for route in resource_router(resource, Database("sqlite:///never-opened.db")).routes:
             assert isinstance(route, APIRoute)
             path = re.sub(r"\{[^}]+\}", ENTRY, route.path).lstrip("/")
             for method in sorted(route.methods):
@@ -130,3 +133,26 @@ def test_responses_never_echo_the_token(api: Api, account: Account) -> None:
         api.with_token(account.token + "x").get("allow_policies"),
     ):
         assert account.token not in response.text
+
+
+def remove_token(database: Database, token: str) -> None:
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    with database.write() as session:
+        session.execute(delete(ApiToken).where(ApiToken.token_hash == digest))
+
+
+def test_a_known_token_is_remembered_for_the_configured_time(
+    database_url: str, database: Database, account: Account
+) -> None:
+    path = f"/client/v4/accounts/{account.id}/email-security/settings/allow_policies"
+    headers = {"Authorization": f"Bearer {account.token}"}
+    remembering = create_app(Settings(database_url=database_url), database=database)
+    forgetting = create_app(
+        Settings(database_url=database_url, token_cache_seconds=0), database=database
+    )
+    with TestClient(remembering) as cached, TestClient(forgetting) as uncached:
+        assert cached.get(path, headers=headers).status_code == 200
+        assert uncached.get(path, headers=headers).status_code == 200
+        remove_token(database, account.token)
+        assert cached.get(path, headers=headers).status_code == 200  # within its 10 s
+        assert_error(uncached.get(path, headers=headers), 401)

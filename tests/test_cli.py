@@ -183,7 +183,14 @@ class TestImport:
         assert api.page("block_senders", per_page=1)[1]["total_count"] == 0
 
     @pytest.mark.parametrize(
-        "line", ["{not json", '{"pattern": "a@b.example"}', "[]", '{"pattern": 1}']
+        "line",
+        [
+            "{not json",
+            '{"pattern": "a@b.example"}',
+            "[]",
+            '{"pattern": 1}',
+            '{"pattern": "a@b.example", "pattern": "c@d.example"}',
+        ],
     )
     def test_malformed_lines_are_named(
         self, api: Api, database_url: str, tmp_path: Path, line: str

@@ -27,6 +27,21 @@ def test_openapi_document_lists_every_allow_policy_operation(client: TestClient)
     assert {"HTTPBearer", "AuthEmail", "AuthKey"} <= set(schemes)
 
 
+def test_every_account_operation_documents_its_credentials(client: TestClient) -> None:
+    document = client.get("/client/v4/openapi.json").json()
+    operations = [
+        (path, operation)
+        for path, methods in document["paths"].items()
+        for operation in methods.values()
+    ]
+    scoped = [operation for path, operation in operations if "{account_id}" in path]
+    assert len(scoped) == 39  # 38 settings endpoints and evaluate
+    for operation in scoped:
+        assert operation["security"] == [{"HTTPBearer": []}, {"AuthEmail": [], "AuthKey": []}]
+    health = document["paths"]["/healthz"]["get"]
+    assert "security" not in health
+
+
 def test_swagger_ui(client: TestClient) -> None:
     response = client.get("/docs")
     assert response.status_code == 200

@@ -91,13 +91,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
 
     for resource in RESOURCES:
-        app.include_router(resource_router(resource), prefix=SETTINGS_PREFIX)
+        app.include_router(resource_router(resource, app.state.database), prefix=SETTINGS_PREFIX)
     app.include_router(evaluation_router, prefix=ACCOUNT_PREFIX)
     _document_evaluate_body(app)
 
     @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")
     def healthz() -> Response:
-        with app.state.database.read() as connection:
+        with app.state.database.read_one() as connection:
             connection.exec_driver_sql("SELECT 1")
         return envelope_response({"status": "ok"})
 

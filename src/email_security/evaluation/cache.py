@@ -27,8 +27,8 @@ class IndexCache:
 
     def get(self, account_id: str) -> engine.CompiledSettings:
         """The account's index, as of its current settings version (one indexed query)."""
-        with self._database.read() as session:
-            at_least_version = settings_version(session, account_id)
+        with self._database.read_one() as connection:
+            at_least_version = settings_version(connection, account_id)
         compiled = self._fresh(account_id, at_least_version)
         if compiled is not None:
             return compiled

@@ -21,7 +21,11 @@ T = TypeVar("T")
 
 
 def _rows(
-    session: Connection, account_id: str, model: Any, columns: Iterable[str], make: Callable[..., T]
+    connection: Connection,
+    account_id: str,
+    model: Any,
+    columns: Iterable[str],
+    make: Callable[..., T],
 ) -> tuple[T, ...]:
     """Only the columns the engine needs, as tuples: no ORM objects for a million rows."""
     names = list(columns)
@@ -30,45 +34,45 @@ def _rows(
     )
     return tuple(
         make(str(row[0]), **dict(zip(names, row[1:], strict=True)))
-        for row in session.execute(statement)
+        for row in connection.execute(statement)
     )
 
 
-def load_settings(session: Connection, account_id: str) -> engine.Settings:
+def load_settings(connection: Connection, account_id: str) -> engine.Settings:
     # The version is read first: rows read afterwards can only be newer than it, so a
     # cached index is never labelled newer than what it holds.
-    version = settings_version(session, account_id)
+    version = settings_version(connection, account_id)
     pattern = ("pattern", "pattern_type", "is_regex")
     flags = ("is_trusted_sender", "is_acceptable_sender", "is_exempt_recipient", "verify_sender")
     return engine.Settings(
         version=version,
         allow_policies=_rows(
-            session, account_id, AllowPolicy, (*pattern, *flags), engine.AllowPolicy
+            connection, account_id, AllowPolicy, (*pattern, *flags), engine.AllowPolicy
         ),
-        block_senders=_rows(session, account_id, BlockSender, pattern, engine.BlockedSender),
+        block_senders=_rows(connection, account_id, BlockSender, pattern, engine.BlockedSender),
         trusted_domains=_rows(
-            session,
+            connection,
             account_id,
             TrustedDomain,
             ("pattern", "is_regex", "is_recent", "is_similarity"),
             engine.TrustedDomain,
         ),
         impersonation_registry=_rows(
-            session,
+            connection,
             account_id,
             ImpersonationEntry,
             ("name", "email", "is_email_regex"),
             engine.ImpersonationEntry,
         ),
         domains=_rows(
-            session,
+            connection,
             account_id,
             Domain,
             ("domain", "ip_restrictions", "lookback_hops", "drop_dispositions"),
             _protected_domain,
         ),
         sending_domain_restrictions=_rows(
-            session,
+            connection,
             account_id,
             SendingDomainRestriction,
             ("domain", "exclude"),

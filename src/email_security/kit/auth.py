@@ -83,8 +83,8 @@ class Principal:
 
 
 def _lookup(database: Database, digest: str) -> Principal | None:
-    with database.read() as session:
-        row = session.execute(
+    with database.read_one() as connection:
+        row = connection.execute(
             select(
                 ApiToken.token_hash, ApiToken.account_id, ApiToken.read_only, ApiToken.email
             ).where(ApiToken.token_hash == digest)
@@ -175,11 +175,6 @@ AccountId = Annotated[
         description="Account identifier",
     ),
 ]
-
-
-async def get_database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
 
 
 def _bearer_token(request: Request) -> str | None:

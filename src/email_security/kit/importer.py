@@ -9,6 +9,7 @@ table's planner statistics are refreshed afterwards.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +22,7 @@ from email_security.kit.db import Database
 from email_security.kit.errors import ApiError
 from email_security.kit.resource import Resource
 from email_security.kit.service import ResourceService
+from email_security.kit.strict import parse_json
 
 CHUNK = 2_000
 
@@ -61,8 +63,11 @@ def _refresh_statistics(database: Database, table: str) -> None:
 
 def _entry(service: ResourceService, account_id: str, line: bytes, location: str) -> dict[str, Any]:
     try:
-        body = service.resource.create.model_validate_json(line)
+        # Parsed and validated the way a request body is, strictness included.
+        body = service.resource.create.model_validate(parse_json(line))
         return service.new_values(account_id, body, location)
+    except json.JSONDecodeError as exc:
+        raise ImportFailed(f"{location}: malformed JSON ({exc.msg})") from None
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         field = ".".join(str(part) for part in error["loc"])

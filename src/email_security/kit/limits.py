@@ -7,6 +7,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from email_security.kit.envelope import error_response
 from email_security.kit.errors import PayloadTooLarge
 
+# Their bodies are never read, so there is nothing to limit (and nothing to wrap).
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 class BodySizeLimit:
     """Refuses bodies over `max_bytes`: at once when Content-Length says so, else while reading
@@ -17,7 +20,7 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in _BODILESS:
             await self.app(scope, receive, send)
             return
         error = PayloadTooLarge(f"Request body larger than {self.max_bytes} bytes")

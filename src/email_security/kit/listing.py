@@ -122,9 +122,11 @@ def conditions(
     return where, len(where) > 1
 
 
-def list_page(session: Connection, resource: Resource, account_id: str, query: ListQuery) -> Page:
+def list_page(
+    connection: Connection, resource: Resource, account_id: str, query: ListQuery
+) -> Page:
     model = resource.model
-    where, narrowed = conditions(resource, account_id, query, session.dialect.name)
+    where, narrowed = conditions(resource, account_id, query, connection.dialect.name)
     order_field = getattr(query, "order", None) or resource.default_order
     direction = desc if query.direction == "desc" else asc
     statement = (
@@ -134,11 +136,11 @@ def list_page(session: Connection, resource: Resource, account_id: str, query: L
         .offset((query.page - 1) * query.per_page)
         .limit(query.per_page)
     )
-    rows = list(session.execute(statement))
+    rows = list(connection.execute(statement))
     if query.page == 1 and len(rows) < query.per_page:
         total = len(rows)  # the whole result is on this page; no need to count
     elif not narrowed:
-        total = entry_count(session, account_id, model.__tablename__)
+        total = entry_count(connection, account_id, model.__tablename__)
     else:
-        total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+        total = connection.scalar(select(func.count()).select_from(model).where(*where)) or 0
     return Page(rows=rows, total=total, page=query.page, per_page=query.per_page)

@@ -236,7 +236,12 @@ class Resource:
             else:
                 names.append(name)
                 sources.append(source)
-        positions = [[column.key for column in self.columns].index(s) for s in sources]
+        keys = [column.key for column in self.columns]
+        positions = [keys.index(source) for source in sources]
+        if len(sources) == 1:  # one-name getters return the value itself, not a tuple
+            sources.append(sources[0])
+            positions.append(positions[0])
+            names.append(names[0])
         return tuple(names), attrgetter(*sources), itemgetter(*positions), tuple(derived)
 
     def serialise(self, entry: Any) -> dict[str, Any]:

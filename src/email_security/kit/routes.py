@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from email_security.kit.accounts import bump_settings_version
-from email_security.kit.auth import EditAccess, ReadAccess, get_database
+from email_security.kit.auth import EditAccess, ReadAccess
 from email_security.kit.db import Database
 from email_security.kit.envelope import Envelope, ListEnvelope, envelope_response
 from email_security.kit.errors import BadRequest
@@ -30,8 +30,6 @@ from email_security.kit.strict import StrictRoute
 
 MAX_BATCH = 1000
 ID_MAX = 64
-
-DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 class ErrorBody(BaseModel):
@@ -121,8 +119,9 @@ def item_id_param(resource: Resource) -> Any:
     ]
 
 
-def resource_router(resource: Resource) -> APIRouter:
-    service = ResourceService(resource)
+def resource_router(resource: Resource, database: Database) -> APIRouter:
+    """The resource's routes, bound to the database (a dependency would cost every request)."""
+    service = ResourceService(resource, database)
     router = APIRouter(prefix=f"/{resource.name}", tags=[resource.name], route_class=StrictRoute)
     title = resource.title
     plural = resource.name.replace("_", " ")
@@ -146,7 +145,6 @@ def resource_router(resource: Resource) -> APIRouter:
     )
     def list_items(
         principal: ReadAccess,
-        database: DatabaseDep,
         query: Annotated[ListQuery, Depends(parse_list_query)],
     ) -> Response:
         with database.read() as session:
@@ -161,7 +159,7 @@ def resource_router(resource: Resource) -> APIRouter:
         response_model=Envelope[CreatedOut],
         responses=ERROR_RESPONSES,
     )
-    def create_item(principal: EditAccess, database: DatabaseDep, body: CreateBody) -> Response:
+    def create_item(principal: EditAccess, body: CreateBody) -> Response:
         many = isinstance(body, list)
         entries = body if many else [body]
         with settings_write(database, principal.account_id) as session:
@@ -180,15 +178,12 @@ def resource_router(resource: Resource) -> APIRouter:
         response_model=Envelope[Out],
         responses=ERROR_RESPONSES,
     )
-    def get_item(principal: ReadAccess, database: DatabaseDep, item_id: ItemId) -> Response:
-        with database.read() as session:
-            result = service.read(session, principal.account_id, item_id)
+    def get_item(principal: ReadAccess, item_id: ItemId) -> Response:
+        result = service.read(principal.account_id, item_id)
         return envelope_response(result)
 
     def add_update_route(method: str, Body: Any, *, replace: bool, summary: str) -> None:
-        def update_item(
-            principal: EditAccess, database: DatabaseDep, item_id: ItemId, body: Body
-        ) -> Response:
+        def update_item(principal: EditAccess, item_id: ItemId, body: Body) -> Response:
             with settings_write(database, principal.account_id) as session:
                 row = service.get(session, principal.account_id, item_id)
                 service.update(session, row, body, replace=replace)
@@ -216,7 +211,7 @@ def resource_router(resource: Resource) -> APIRouter:
         response_model=Envelope[DeletedId],
         responses=ERROR_RESPONSES,
     )
-    def delete_item(principal: EditAccess, database: DatabaseDep, item_id: ItemId) -> Response:
+    def delete_item(principal: EditAccess, item_id: ItemId) -> Response:
         with settings_write(database, principal.account_id) as session:
             row = service.get(session, principal.account_id, item_id)
             service.delete(session, [row])
@@ -233,7 +228,7 @@ def resource_router(resource: Resource) -> APIRouter:
             response_model=Envelope[BatchResult],
             responses=ERROR_RESPONSES,
         )
-        def batch(principal: EditAccess, database: DatabaseDep, body: BatchRequest) -> Response:
+        def batch(principal: EditAccess, body: BatchRequest) -> Response:
             with settings_write(database, principal.account_id) as session:
                 result = service.batch(session, principal.account_id, body)
             return envelope_response(result)
@@ -249,7 +244,6 @@ def resource_router(resource: Resource) -> APIRouter:
         )
         def bulk_delete(
             principal: EditAccess,
-            database: DatabaseDep,
             body: Annotated[list[IdRef] | None, Body(max_length=MAX_BATCH)] = None,
         ) -> Response:
             if not body:

@@ -11,12 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from email_security.kit.db import utcnow
+from email_security.kit.db import Database, utcnow
 from email_security.kit.errors import ApiError, BadRequest, Conflict, NotFound
+from email_security.kit.fastread import PreparedRead
 from email_security.kit.resource import Change, FieldError, Resource
 
 
@@ -32,13 +32,13 @@ def _at(location: str, name: str) -> str:
 
 
 class ResourceService:
-    def __init__(self, resource: Resource) -> None:
+    def __init__(self, resource: Resource, database: Database | None = None) -> None:
         self.resource = resource
         self.model = resource.model
-        # Built once: SQLAlchemy then reuses its compiled form on every request.
-        self._read_one = resource.select_columns.where(
+        one = resource.select_columns.where(
             self.model.id == bindparam("id"), self.model.account_id == bindparam("account_id")
         )
+        self._read_one = PreparedRead(database, one) if database is not None else None
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -53,12 +53,13 @@ class ResourceService:
             raise self._not_found(item_id, location)
         return row
 
-    def read(self, connection: Connection, account_id: str, item_id: str) -> dict[str, Any]:
-        """One entry's output fields, read as a plain row (no ORM object to build)."""
+    def read(self, account_id: str, item_id: str) -> dict[str, Any]:
+        """One entry's output fields, read as a plain row in one round trip."""
+        assert self._read_one is not None, "a service that reads needs its database"
         uid = _parse_id(item_id)
         row = None
         if uid is not None:
-            row = connection.execute(self._read_one, {"id": uid, "account_id": account_id}).first()
+            row = self._read_one.first({"id": uid, "account_id": account_id})
         if row is None:
             raise self._not_found(item_id, "")
         return self.resource.serialise_row(row)

@@ -31,7 +31,7 @@ from email_security.kit.resource import (
     filter_indexes,
     normalised,
 )
-from email_security.kit.routes import ERROR_RESPONSES, DatabaseDep
+from email_security.kit.routes import ERROR_RESPONSES
 from email_security.kit.service import ResourceService
 from email_security.patterns import PatternError, normalise_domain, parse_network
 
@@ -219,9 +219,8 @@ def _add_verification(router: APIRouter, service: ResourceService) -> None:
         response_model=Envelope[Verification],
         responses=ERROR_RESPONSES,
     )
-    def verification(principal: ReadAccess, database: DatabaseDep, domain_id: DomainId) -> Response:
-        with database.read() as connection:
-            domain = service.read(connection, principal.account_id, domain_id)
+    def verification(principal: ReadAccess, domain_id: DomainId) -> Response:
+        domain = service.read(principal.account_id, domain_id)
         token = hashlib.sha256(f"{principal.account_id}:{domain['id']}".encode()).hexdigest()
         result = {
             "last_checked_at": domain["modified_at"],
