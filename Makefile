@@ -8,7 +8,7 @@ PORT ?= 8787
 # Cases per API operation and database for `make fuzz` (`make test` runs 15).
 FUZZ_EXAMPLES ?= 200
 
-.PHONY: install run test fuzz lint format clean bench-engine bench-http bench-listing bench-batch load wrk
+.PHONY: install run test fuzz lint format clean bench-engine bench-http bench-listing bench-batch bench-profile load wrk
 
 install: $(STAMP)
 
@@ -58,6 +58,9 @@ bench-listing: install
 
 bench-batch: install
 	$(BIN)/python bench/batch.py
+
+bench-profile: install
+	$(BIN)/python bench/profile_request.py
 
 wrk:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

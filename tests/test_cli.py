@@ -232,7 +232,12 @@ class TestImport:
         done = run_cli(database_url, "import", "domains", str(clash), "--account", account)
         assert done.returncode == 1
         assert "line 2" in done.stderr
-        assert [d["domain"] for d in api.page("domains")[0]] == ["a.example"]
+        [stored] = api.page("domains")[0]
+        assert stored["domain"] == "a.example"
+        # columns a create body leaves out get the defaults POST would give them
+        assert stored["status"] == "ACTIVE"
+        assert stored["emails_processed"]["total_emails_processed"] == 0
+        assert stored["folder"] is None
 
     def test_reads_standard_input(self, api: Api, database_url: str) -> None:
         env = {**os.environ, "EMAIL_SECURITY_DATABASE_URL": database_url}

@@ -97,7 +97,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, pool_size=8, max_overflow=16, pool_timeout=60)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=False)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
 class Database:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert
+from sqlalchemy import Column, Table, insert
 from sqlalchemy.orm import Session
 
 from email_security.kit.accounts import bump_settings_version, ensure_account
@@ -94,5 +94,37 @@ def _insert(
             )
         except ApiError as exc:
             raise ImportFailed(exc.details[0].message) from None
-    session.execute(insert(service.model.__table__), [values for _, values in chunk])
+    rows = [values for _, values in chunk]
+    if session.get_bind().dialect.name == "postgresql":
+        _copy(session, service.model.__table__, rows)
+    else:
+        session.execute(insert(service.model.__table__), rows)
     return len(chunk)
+
+
+def _copy(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL's bulk path: one COPY per chunk (an INSERT per row would also fire the
+    entry-count trigger per row). Values pass SQLAlchemy's own converters first, so JSON
+    columns arrive as JSON text."""
+    dialect = session.get_bind().dialect
+    columns = list(table.columns)
+    converters = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+    names = ", ".join(f'"{column.name}"' for column in columns)
+    cursor = session.connection().connection.cursor()
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            values = []
+            for column, convert in zip(columns, converters, strict=True):
+                value = row[column.name] if column.name in row else _default(column)
+                values.append(value if convert is None or value is None else convert(value))
+            copy.write_row(values)
+
+
+def _default(column: Column[Any]) -> Any:
+    """The value an INSERT would give a column the row leaves out (its Python default)."""
+    default = column.default
+    if default is None:
+        return None
+    if getattr(default, "is_callable", False):
+        return default.arg(None)  # type: ignore[attr-defined]
+    return getattr(default, "arg", None)

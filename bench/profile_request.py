@@ -1,0 +1,114 @@
+"""Where one request's time goes: a pyinstrument profile of GET one entry and of a list page.
+
+    python bench/profile_request.py [--requests 3000] [--database sqlite|postgres]
+
+The app is called in-process (no sockets, no uvicorn) on a fresh database holding 1,000
+allow policies; the endpoint's thread hop is replaced by a direct call so that the whole
+request runs on the profiled thread. Prints one tree per endpoint (frames under 2% hidden).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+from typing import Any
+
+import fastapi.routing
+from harness import targets
+from listing import entry
+from pyinstrument import Profiler
+from sqlalchemy import select
+
+from email_security.app import create_app
+from email_security.config import Settings
+from email_security.kit.auth import create_token
+from email_security.kit.db import Database
+from email_security.kit.importer import import_entries
+from email_security.resources import RESOURCES
+from email_security.resources.allow_policies import AllowPolicy
+
+ACCOUNT = "profiled"
+
+
+def scope(path: str, query: bytes, token: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())],
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1),
+        "state": {},
+    }
+
+
+async def call(app: Any, request: dict[str, Any]) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(request, receive, send)
+    assert sent[0]["status"] == 200, sent
+
+
+async def inline(function: Any, *args: Any, **kwargs: Any) -> Any:
+    return function(*args, **kwargs)
+
+
+async def profile(url: str, requests: int) -> None:
+    database = Database(url)
+    policies = next(resource for resource in RESOURCES if resource.name == "allow_policies")
+    rng = random.Random(3)
+    lines = [json.dumps(entry(n, rng)).encode() for n in range(1000)]
+    import_entries(database, policies, ACCOUNT, lines)
+    with database.write() as session:
+        token = create_token(session, ACCOUNT)
+    app = create_app(Settings(database_url=url), database=database)
+    fastapi.routing.run_in_threadpool = inline  # type: ignore[attr-defined]
+    base = f"/client/v4/accounts/{ACCOUNT}/email-security/settings/allow_policies"
+    with database.read() as connection:
+        entry_id = connection.scalar(select(AllowPolicy.id).limit(1))
+    entry_path = f"{base}/{entry_id}"
+    for name, request in (
+        ("GET one entry", scope(entry_path, b"", token)),
+        ("GET list, per_page=50", scope(base, b"per_page=50", token)),
+    ):
+        for _ in range(200):
+            await call(app, request)
+        profiler = Profiler(interval=0.0002, async_mode="disabled")
+        profiler.start()
+        for _ in range(requests):
+            await call(app, request)
+        profiler.stop()
+        print(f"\n=== {name}: {requests} requests ===")
+        text = profiler.output_text(
+            unicode=False, color=False, processor_options={"filter_threshold": 0.02}
+        )
+        print(text)
+    database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgres"])
+    parser.add_argument("--postgres", help="PostgreSQL server URL (a fresh database is made)")
+    args = parser.parse_args()
+    for target in targets(args.postgres, args.database):
+        asyncio.run(profile(target.url, args.requests))
+
+
+if __name__ == "__main__":
+    main()
