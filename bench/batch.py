@@ -20,7 +20,7 @@ import subprocess
 import time
 
 import httpx
-from harness import CLI, Target, targets
+from harness import CLI, Target, run_each_database
 from listing import entry
 
 SETTINGS = "/client/v4/accounts/{account}/email-security/settings/allow_policies"
@@ -112,11 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--import-size", type=int, default=1_000_000)
-    parser.add_argument("--databases", default="sqlite,postgres")
-    parser.add_argument("--postgres", help="PostgreSQL server URL (a fresh database is made)")
-    args = parser.parse_args()
-    for target in targets(args.postgres, args.databases):
-        run(target, args)
+    run_each_database(parser, run)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ named by --postgres (default: EMAIL_SECURITY_TEST_POSTGRES_URL, else the local s
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import secrets
@@ -13,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,17 @@ def targets(postgres: str | None, which: str = "sqlite,postgres") -> Iterator[Ta
                 target = Target("PostgreSQL", url, scratch)
                 target.cli("db", "upgrade")
                 yield target
+
+
+def run_each_database(
+    parser: argparse.ArgumentParser, run: Callable[[Target, argparse.Namespace], None]
+) -> None:
+    """Parse the command line (with --databases and --postgres added) and run on each."""
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--postgres", help="PostgreSQL server URL (a fresh database is made)")
+    args = parser.parse_args()
+    for target in targets(args.postgres, args.databases):
+        run(target, args)
 
 
 WRK_REPORT = r"""

@@ -20,7 +20,7 @@ import statistics
 import time
 
 import httpx
-from harness import Target, targets
+from harness import Target, run_each_database
 
 SETTINGS = "/client/v4/accounts/{account}/email-security/settings/allow_policies"
 WORDS = ("partner", "vendor", "billing", "payroll", "newsletter", "support", "legacy", "crm")
@@ -150,11 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--databases", default="sqlite,postgres")
-    parser.add_argument("--postgres", help="PostgreSQL server URL (a fresh database is made)")
-    args = parser.parse_args()
-    for target in targets(args.postgres, args.databases):
-        run(target, args)
+    run_each_database(parser, run)
 
 
 if __name__ == "__main__":

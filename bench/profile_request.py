@@ -1,6 +1,6 @@
 """Where one request's time goes: a pyinstrument profile of GET one entry and of a list page.
 
-    python bench/profile_request.py [--requests 3000] [--database sqlite|postgres]
+    python bench/profile_request.py [--requests 3000] [--databases sqlite,postgres]
 
 The app is called in-process (no sockets, no uvicorn) on a fresh database holding 1,000
 allow policies; the endpoint's thread hop is replaced by a direct call so that the whole
@@ -16,7 +16,7 @@ import random
 from typing import Any
 
 import fastapi.routing
-from harness import targets
+from harness import run_each_database
 from listing import entry
 from pyinstrument import Profiler
 from sqlalchemy import select
@@ -63,7 +63,7 @@ async def call(app: Any, request: dict[str, Any]) -> None:
     assert sent[0]["status"] == 200, sent
 
 
-async def inline(function: Any, *args: Any, **kwargs: Any) -> Any:
+async def inline(function: Any, /, *args: Any, **kwargs: Any) -> Any:
     return function(*args, **kwargs)
 
 
@@ -103,11 +103,7 @@ async def profile(url: str, requests: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgres"])
-    parser.add_argument("--postgres", help="PostgreSQL server URL (a fresh database is made)")
-    args = parser.parse_args()
-    for target in targets(args.postgres, args.database):
-        asyncio.run(profile(target.url, args.requests))
+    run_each_database(parser, lambda target, args: asyncio.run(profile(target.url, args.requests)))
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 PostgreSQL: trigram GIN indexes (pg_trgm) serve `ILIKE '%text%'` directly. SQLite: an FTS5
 table with the trigram tokenizer per resource, `<table>_search`, kept by triggers over the
-table's rowid (migration 0003); it finds candidate rows, and the same case-insensitive
-LIKE as on PostgreSQL decides. Text shorter than a trigram, or not ASCII (whose case folding
-FTS5 does not do exactly as Python does), falls back to reading the account's rows.
+table's rowid (migration 0003); it finds candidate rows, and SQLite's LIKE (which folds
+ASCII case) decides. Text shorter than a trigram reads the account's rows with that LIKE;
+text that is not ASCII, whose case folding neither FTS5 nor LIKE do as Python does, reads
+them comparing Python-lowered text (the `lower` function `kit.db` installs).
 
 A manual VACUUM may renumber SQLite rowids; rebuild the search tables afterwards with
 `INSERT INTO <table>_search(<table>_search) VALUES ('rebuild')`.
@@ -34,8 +35,11 @@ def search_condition(
     dialect: str, table_name: str, columns: Sequence[Any], needle: str
 ) -> ColumnElement[bool]:
     pattern = _like_pattern(needle)
-    matches = or_(*(column.ilike(pattern, escape="\\") for column in columns))
-    if dialect != "sqlite" or len(needle) < TRIGRAM or not needle.isascii():
+    if dialect != "sqlite" or not needle.isascii():
+        return or_(*(column.ilike(pattern, escape="\\") for column in columns))
+    # SQLite's own LIKE folds ASCII case: for ASCII text it needs no Python lower() per row.
+    matches = or_(*(column.like(pattern, escape="\\") for column in columns))
+    if len(needle) < TRIGRAM:
         return matches
     phrase = '"' + needle.replace('"', '""') + '"'
     fts = search_table(table_name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -12,6 +14,13 @@ from email_security.kit.db import Base
 
 # Several instances may start at once against one PostgreSQL; one of them migrates.
 _PG_MIGRATION_LOCK = 7_262_315_001
+
+
+def _declared(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Search tables (SQLite) and trigram indexes (PostgreSQL) exist only in migrations."""
+    if reflected and compare_to is None and name is not None:
+        return not ("_search" in name or name.endswith("_trigram"))
+    return True
 
 
 def run_migrations_online() -> None:
@@ -27,6 +36,7 @@ def run_migrations_online() -> None:
             target_metadata=Base.metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=_declared,
         )
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":
