@@ -1,10 +1,10 @@
 """Bulk import: entries from JSON Lines into one account, all or nothing.
 
 Each line is a create body, validated and normalised exactly as `POST /<resource>` does.
-Rows go in with multi-row inserts, a few thousand at a time, inside one write transaction
-that also bumps the settings version once: any bad line rolls the whole import back and
-is reported by its line number. Memory stays flat whatever the size of the input. The
-table's planner statistics are refreshed afterwards.
+Rows go in a few thousand at a time (COPY on PostgreSQL, executemany on SQLite) inside one
+write transaction that also bumps the settings version once: any bad line rolls the whole
+import back and is reported by its line number. Memory stays flat whatever the size of the
+input. The table's planner statistics are refreshed afterwards.
 """
 
 from __future__ import annotations
