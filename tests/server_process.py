@@ -95,3 +95,19 @@ class ServerProcess:
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+EVALUATE_BODY = {"header_from": "a@b.example", "recipients": ["c@d.example"]}
+
+
+def settings_version(base: str, account_id: str, read_token: str) -> int:
+    """The account's settings version, as a live server's evaluate endpoint reports it."""
+    response = httpx.post(
+        f"{base}/client/v4/accounts/{account_id}/email-security/evaluate",
+        json=EVALUATE_BODY,
+        headers={"Authorization": f"Bearer {read_token}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    version: int = response.json()["result"]["settings_version"]
+    return version

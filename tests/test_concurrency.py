@@ -24,14 +24,13 @@ import pytest
 from email_security.kit.auth import create_token
 from email_security.kit.db import Database
 from tests.conftest import SETTINGS_PATH, Account, new_account
-from tests.server_process import ServerProcess
+from tests.server_process import EVALUATE_BODY, ServerProcess, settings_version
 
 WRITERS = 20
 READERS = 4
 OPS_PER_WRITER = 30
 RACE_AT = (0, 12, 24)  # op indices at which every writer creates the same domain at once
 WORKLOAD_DEADLINE = 90.0  # a guard against hangs only; the workload takes a few seconds
-EVALUATE_BODY = {"header_from": "a@b.example", "recipients": ["c@d.example"]}
 RESOURCES = ("allow_policies", "block_senders", "domains")
 
 
@@ -287,18 +286,6 @@ def run_threads(targets: list[Callable[[], None]], join_timeout: float) -> list[
     return errors
 
 
-def settings_version(base: str, account: Account) -> int:
-    response = httpx.post(
-        f"{base}/client/v4/accounts/{account.id}/email-security/evaluate",
-        json=EVALUATE_BODY,
-        headers={"Authorization": f"Bearer {account.read_token}"},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    version: int = response.json()["result"]["settings_version"]
-    return version
-
-
 def page_through(base: str, account: Account, resource: str, expected_total: int) -> list[Any]:
     """Every entry, page by page; each page must report the same total."""
     url = base + SETTINGS_PATH.format(account=account.id) + f"/{resource}"
@@ -322,7 +309,7 @@ def test_concurrent_writers_lose_nothing_and_never_fail(
 ) -> None:
     account = new_account(database)
     base = server.base_url
-    version_before = settings_version(base, account)
+    version_before = settings_version(base, account.id, account.read_token)
     outcome = Outcome()
     writers = [Writer(index, base, account, outcome) for index in range(WRITERS)]
     barrier = threading.Barrier(WRITERS)
@@ -389,6 +376,6 @@ def test_concurrent_writers_lose_nothing_and_never_fail(
 
     # Every acknowledged write moved the settings version once, and nothing else did.
     assert outcome.acked_writes >= WRITERS * (OPS_PER_WRITER - len(RACE_AT))
-    growth = settings_version(base, account) - version_before
+    growth = settings_version(base, account.id, account.read_token) - version_before
     assert growth >= outcome.acked_writes
     assert growth == outcome.acked_writes  # refused writes (the 409s) rolled back entirely

@@ -26,12 +26,11 @@ from sqlalchemy.engine import make_url
 
 from email_security.kit.db import Database
 from tests.conftest import SETTINGS_PATH, Account, new_account
-from tests.server_process import ServerProcess
+from tests.server_process import ServerProcess, settings_version
 
 WRITERS = 4
 KILLS = 3
 RESOURCES = ("allow_policies", "block_senders")
-EVALUATE_BODY = {"header_from": "a@b.example", "recipients": ["c@d.example"]}
 # Fields a write changes on its own, unknown for a write whose answer never came.
 WRITE_TIME_FIELDS = ("modified_at", "last_modified")
 
@@ -298,18 +297,6 @@ def stored_in_sqlite_file(path: Path, account: Account) -> State:
     return stored
 
 
-def settings_version(base: str, account: Account) -> int:
-    response = httpx.post(
-        f"{base}/client/v4/accounts/{account.id}/email-security/evaluate",
-        json=EVALUATE_BODY,
-        headers={"Authorization": f"Bearer {account.read_token}"},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    version: int = response.json()["result"]["settings_version"]
-    return version
-
-
 def test_kill_mid_write_loses_no_acknowledged_write(
     server: ServerProcess, database_url: str, database: Database
 ) -> None:
@@ -370,14 +357,14 @@ def test_kill_mid_write_loses_no_acknowledged_write(
     # The service answers normally. Its settings version counts every acknowledged write and
     # every interrupted one that was committed (the bump is in the same transaction), and it
     # takes new writes.
-    version = settings_version(base, account)
+    version = settings_version(base, account.id, account.read_token)
     assert version == tally.acked + cut["committed"]
     headers = {"Authorization": f"Bearer {account.token}"}
     url = base + SETTINGS_PATH.format(account=account.id) + "/block_senders"
     body = create_body("block_senders", "after.crash.example", "after the kills")
     created = httpx.post(url, json=body, headers=headers, timeout=30)
     assert created.status_code == 201, created.text
-    assert settings_version(base, account) == version + 1
+    assert settings_version(base, account.id, account.read_token) == version + 1
     listed = httpx.get(url, params={"pattern": "after.crash.example"}, headers=headers)
     assert listed.json()["result"] == [created.json()["result"]]
     server.stop()
