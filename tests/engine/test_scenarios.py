@@ -1742,3 +1742,22 @@ def test_capital_i_standing_for_a_lower_case_l_is_an_impersonation() -> None:
         mail(header_from="alice@elsewhere.example", header_from_name="AIice Wong"),
     )
     assert result.disposition == "MALICIOUS-BEC"
+
+
+def test_ip_restrictions_report_each_recipients_own_protected_domain() -> None:
+    settings = Settings(
+        domains=(
+            ProtectedDomain("dom-ours", "ours.example", ip_restrictions=("192.0.2.0/24",)),
+            ProtectedDomain("dom-eu", "eu.ours.example", ip_restrictions=("198.51.100.0/24",)),
+        )
+    )
+    message = mail(
+        recipients=(RECIPIENT, "ann@eu.ours.example", "carl@ours.example"),
+        client_ip="192.0.2.7",
+    )
+    bob, ann, carl = evaluate(message, compile_settings(settings)).recipients
+
+    assert [(m.id, m.honored) for m in bob.matches] == [("dom-ours", True)]
+    assert [(m.id, m.honored) for m in ann.matches] == [("dom-eu", True)]
+    assert (bob.action, ann.action, ann.attributes) == ("deliver", "drop", ("IP_RESTRICTION",))
+    assert carl.matches == bob.matches

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 
 import re2
 from rapidfuzz.distance import DamerauLevenshtein
@@ -32,6 +33,11 @@ from email_security.engine._names import (
 from email_security.patterns import IPNetwork, parse_network
 
 __all__ = ["CompiledSettings", "compile_settings"]
+
+# Answers remembered per compiled settings: mail repeats its senders, domains, IPs and
+# recipients. Each memo is an lru_cache of a function of the tables alone: one of a bound
+# method would be a reference cycle, keeping a replaced index alive until a full collection.
+MEMO_SIZE = 16_384
 
 
 @dataclass(frozen=True)
@@ -74,66 +80,148 @@ class LookalikeIndex:
     """Protected domains by confusable skeleton and by registrable-label length."""
 
     def __init__(self, protected: Iterable[Protected]) -> None:
-        self._organisations: set[str] = set()
-        self._skeletons: dict[str, list[Protected]] = defaultdict(list)
-        self._labels: dict[int, list[tuple[str, Protected]]] = defaultdict(list)
+        organisations: set[str] = set()
+        skeletons: dict[str, list[Protected]] = defaultdict(list)
+        labels: dict[int, list[tuple[str, int, Protected]]] = defaultdict(list)
         for item in protected:
             organisation = organisational_domain(item.domain)
-            self._organisations.add(organisation)
-            self._skeletons[skeleton(unicode_domain(organisation))].append(item)
+            organisations.add(organisation)
+            skeletons[skeleton(unicode_domain(organisation))].append(item)
             label = _registrable_label(organisation)
-            self._labels[len(label)].append((label, item))
+            labels[len(label)].append((label, 2 if len(label) >= 9 else 1, item))
+        # Candidates for a label of each length: those at most 2 longer or shorter, shortest
+        # first (a look-alike is at most 2 edits away).
+        near = {
+            length: [c for other in range(length - 2, length + 3) for c in labels.get(other, ())]
+            for length in range(1, max(labels, default=0) + 3)
+        }
+        self.match: Callable[[str], Lookalike | None] = lru_cache(MEMO_SIZE)(
+            partial(_lookalike, organisations, skeletons, near)
+        )
 
-    def match(self, domain: str) -> Lookalike | None:
-        organisation = organisational_domain(domain)
-        if organisation in self._organisations:
-            return None  # the account's own organisation, not a look-alike of it
-        for item in self._skeletons.get(skeleton(unicode_domain(organisation)), ()):
-            return Lookalike(item, "looks the same (confusable characters)")
-        label = _registrable_label(organisation)
-        for length in range(len(label) - 2, len(label) + 3):
-            for candidate, item in self._labels.get(length, ()):
-                limit = 2 if len(candidate) >= 9 else 1
-                distance = DamerauLevenshtein.distance(label, candidate, score_cutoff=limit)
-                if distance <= limit:
-                    edits = "same name, other suffix" if distance == 0 else f"{distance} edit(s)"
-                    return Lookalike(item, f"close to {item.domain} ({edits})")
-        return None
+
+def _lookalike(
+    organisations: set[str],
+    skeletons: dict[str, list[Protected]],
+    near: dict[int, list[tuple[str, int, Protected]]],
+    domain: str,
+) -> Lookalike | None:
+    organisation = organisational_domain(domain)
+    if organisation in organisations:
+        return None  # the account's own organisation, not a look-alike of it
+    for item in skeletons.get(skeleton(unicode_domain(organisation)), ()):
+        return Lookalike(item, "looks the same (confusable characters)")
+    label = _registrable_label(organisation)
+    for candidate, limit, item in near.get(len(label), ()):
+        distance = DamerauLevenshtein.distance(label, candidate, score_cutoff=limit)
+        if distance <= limit:
+            edits = "same name, other suffix" if distance == 0 else f"{distance} edit(s)"
+            return Lookalike(item, f"close to {item.domain} ({edits})")
+    return None
 
 
 def _registrable_label(organisation: str) -> str:
     return unicode_domain(organisation).split(".", 1)[0]
 
 
+Entry = BlockedSender | AllowPolicy | TrustedDomain
+
+
+@dataclass(frozen=True, slots=True)
+class SenderDomain:
+    """What the settings say of a sender's domain."""
+
+    name: str
+    entries: tuple[Entry, ...]  # DOMAIN patterns matching it
+    restrictions: tuple[Restriction, ...]  # of the domain or of a parent of it
+    protected: Protected | None  # the account's protected domain it lies in
+
+
+@dataclass(frozen=True, slots=True)
+class SenderAddress:
+    """What the settings say of a sender's address."""
+
+    address: str  # normalised
+    domain: SenderDomain
+    entries: tuple[Entry, ...]  # EMAIL patterns matching it, then its domain's
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A recipient address with what the settings say of it alone."""
+
+    address: str  # normalised
+    protected: Protected | None
+    exempt: tuple[AllowPolicy, ...]  # the exempt-recipient policies it matches
+    exempt_key: tuple[int, ...]  # the same, as a cheap dictionary key
+
+
 @dataclass
 class CompiledSettings:
     version: int
     thresholds: Thresholds
-    sender_policies: PatternIndex[AllowPolicy]
+    # Blocked senders, sender-side allow policies and trusted domains in one index: one
+    # look-up of a sender's address, domain or IP serves all three.
+    senders: PatternIndex[Entry]
     recipient_policies: PatternIndex[AllowPolicy]
-    blocked: PatternIndex[BlockedSender]
-    trusted_domains: PatternIndex[TrustedDomain]
     identities: dict[str, list[Identity]]
     protected: dict[str, Protected]
     lookalikes: LookalikeIndex
     restrictions: dict[str, list[Restriction]] = field(default_factory=dict)
 
-    def protected_domain_of(self, domain: str) -> Protected | None:
-        for name in parent_domains(domain):
-            found = self.protected.get(name)
-            if found is not None:
-                return found
-        return None
+    # Remembered look-ups, made in __post_init__.
+    sender_domain: Callable[[str], SenderDomain] = field(init=False, repr=False)
+    sender_address: Callable[[str], SenderAddress] = field(init=False, repr=False)
+    match_ip: Callable[[str], tuple[Entry, ...]] = field(init=False, repr=False)
+    recipient: Callable[[str], Recipient] = field(init=False, repr=False)
 
-    def is_protected(self, domain: str) -> bool:
-        return self.protected_domain_of(domain) is not None
+    def __post_init__(self) -> None:
+        remember = lru_cache(MEMO_SIZE)
+        self.sender_domain = remember(
+            partial(_sender_domain, self.senders, self.restrictions, self.protected)
+        )
+        self.sender_address = remember(partial(_sender_address, self.senders, self.sender_domain))
+        self.match_ip = remember(self.senders.match_ip)
+        self.recipient = remember(partial(_recipient, self.recipient_policies, self.protected))
 
-    def restrictions_of(self, domain: str) -> list[Restriction]:
-        """Sending domain restrictions of the domain or of a parent of it."""
-        found: list[Restriction] = []
-        for name in parent_domains(domain):
-            found += self.restrictions.get(name, ())
-        return found
+
+def _protected_domain_of(protected: dict[str, Protected], domain: str) -> Protected | None:
+    for name in parent_domains(domain):
+        found = protected.get(name)
+        if found is not None:
+            return found
+    return None
+
+
+def _sender_domain(
+    senders: PatternIndex[Entry],
+    restrictions: dict[str, list[Restriction]],
+    protected: dict[str, Protected],
+    domain: str,
+) -> SenderDomain:
+    found: list[Restriction] = []
+    for name in parent_domains(domain):
+        found += restrictions.get(name, ())
+    return SenderDomain(
+        domain, senders.match_domain(domain), tuple(found), _protected_domain_of(protected, domain)
+    )
+
+
+def _sender_address(
+    senders: PatternIndex[Entry], sender_domain: Callable[[str], SenderDomain], text: str
+) -> SenderAddress:
+    address = address_key(text)
+    domain = sender_domain(address.rpartition("@")[2])
+    return SenderAddress(address, domain, senders.match_email(address) + domain.entries)
+
+
+def _recipient(
+    policies: PatternIndex[AllowPolicy], protected: dict[str, Protected], text: str
+) -> Recipient:
+    address = address_key(text)
+    domain_protected = _protected_domain_of(protected, address.rpartition("@")[2])
+    exempt = policies.match_address(address)
+    return Recipient(address, domain_protected, exempt, tuple(map(id, exempt)))
 
 
 def compile_settings(settings: Settings, thresholds: Thresholds | None = None) -> CompiledSettings:
@@ -157,19 +245,17 @@ def compile_settings(settings: Settings, thresholds: Thresholds | None = None) -
     return CompiledSettings(
         version=settings.version,
         thresholds=thresholds or Thresholds(),
-        sender_policies=PatternIndex(
-            (p, p.pattern, p.pattern_type, p.is_regex)
-            for p in policies
-            if p.is_trusted_sender or p.is_acceptable_sender or not p.is_exempt_recipient
+        senders=PatternIndex(
+            [(b, b.pattern, b.pattern_type, b.is_regex) for b in settings.block_senders]
+            + [
+                (p, p.pattern, p.pattern_type, p.is_regex)
+                for p in policies
+                if p.is_trusted_sender or p.is_acceptable_sender or not p.is_exempt_recipient
+            ]
+            + [(t, t.pattern, "DOMAIN", t.is_regex) for t in settings.trusted_domains]
         ),
         recipient_policies=PatternIndex(
             (p, p.pattern, p.pattern_type, p.is_regex) for p in policies if p.is_exempt_recipient
-        ),
-        blocked=PatternIndex(
-            (b, b.pattern, b.pattern_type, b.is_regex) for b in settings.block_senders
-        ),
-        trusted_domains=PatternIndex(
-            (t, t.pattern, "DOMAIN", t.is_regex) for t in settings.trusted_domains
         ),
         identities=_identities(settings.impersonation_registry),
         protected=protected,

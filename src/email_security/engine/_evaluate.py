@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from email_security.engine._compile import CompiledSettings, Protected
+from email_security.engine._compile import (
+    CompiledSettings,
+    Identity,
+    Lookalike,
+    Protected,
+    Restriction,
+    SenderAddress,
+)
 from email_security.engine._model import (
     DISPOSITIONS,
     AllowPolicy,
     AuthResults,
+    BlockedSender,
     Match,
     Message,
     RecipientVerdict,
+    TrustedDomain,
     Verdict,
 )
 from email_security.engine._names import (
-    address_key,
     display_name_key,
     domain_key,
     domain_of,
@@ -31,11 +38,12 @@ _SEVERITY = {disposition: rank for rank, disposition in enumerate(DISPOSITIONS)}
 _SEVERITY["MALICIOUS-BEC"] = _SEVERITY["MALICIOUS"]
 _LIFTED_BY_ACCEPTABLE = frozenset({"SPAM", "SPOOF", "BULK"})
 _SENDER_FIELDS = ("envelope_from", "header_from")
+_MATCHED_FIELDS = (*_SENDER_FIELDS, "reply_to")  # then client_ip
+_Entries = tuple[BlockedSender | AllowPolicy | TrustedDomain, ...]
+_FieldMatches = list[tuple[str, _Entries]]
 
-T = TypeVar("T")
 
-
-@dataclass
+@dataclass(slots=True)
 class _Hit:
     """A settings entry that matched, before the decision says whether it took effect."""
 
@@ -52,7 +60,7 @@ class _Hit:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Finding:
     """A detection: from upstream, or the engine's own (with the entry behind it)."""
 
@@ -62,64 +70,192 @@ class _Finding:
     lifted_by: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Sender:
+    """What the settings say of the message's senders: the same for every recipient."""
+
     addresses: dict[str, str]  # field -> normalised address
     domain: str | None  # the sender's domain: header From, else envelope from
     domain_field: str
-    # Look-ups that depend on the message alone, done once for all of its recipients.
-    found: dict[tuple[Callable[[str], Any], str], Any] = field(default_factory=dict)
+    restrictions: list[tuple[str, str, Restriction]]  # (field, its domain, restriction)
+    impersonated: tuple[Identity, ...]  # registry people whose name is used by another
+    lookalike: Lookalike | None
+    # Blocked senders, allow policies and trusted domains per address field, in field order.
+    matches: list[tuple[str, _Entries]]
+    detections: tuple[str, ...]  # upstream detections the engine knows
+    new_domain: str | None  # the disposition of a young sender domain
+    trusted: tuple[TrustedDomain, ...] = field(init=False)  # matching the sender's domain
+    quiet: bool = field(init=False)  # nothing above matched or was found
 
-    def look_up(self, how: Callable[[str], T], value: str) -> T:
-        """`how(value)`, remembered: an index gives the same answer for the same value."""
-        key = (how, value)
-        if key not in self.found:
-            self.found[key] = how(value)
-        return self.found[key]
+    def __post_init__(self) -> None:
+        # A trusted domain matches the domain part of its field's address.
+        self.trusted = next(
+            (
+                tuple(e for e in entries if isinstance(e, TrustedDomain))
+                for name, entries in self.matches
+                if name == self.domain_field and self.domain is not None
+            ),
+            (),
+        )
+        self.quiet = not (
+            self.restrictions
+            or self.impersonated
+            or self.lookalike
+            or self.detections
+            or self.new_domain
+            or any(entries for _, entries in self.matches)
+        )
 
     @classmethod
-    def of(cls, message: Message) -> _Sender:
-        addresses = {
-            name: address_key(value)
-            for name in ("envelope_from", "header_from", "reply_to")
+    def of(cls, message: Message, compiled: CompiledSettings) -> _Sender:
+        found = {
+            name: compiled.sender_address(value)
+            for name in _MATCHED_FIELDS
             if (value := getattr(message, name))
         }
-        for name in ("header_from", "envelope_from"):
-            if name in addresses:
-                return cls(addresses, domain_of(addresses[name]), name)
-        return cls(addresses, None, "header_from")
+        addresses = {name: sender.address for name, sender in found.items()}
+        domain_field = next((f for f in ("header_from", "envelope_from") if f in found), None)
+        domain = found[domain_field].domain if domain_field else None
+        lookalike = None
+        if domain is not None and domain.protected is None:
+            lookalike = compiled.lookalikes.match(domain.name)
+        age = message.sender_domain_age_days
+        thresholds = compiled.thresholds
+        new_domain = None
+        if age is not None and age < thresholds.suspicious_days:
+            new_domain = "MALICIOUS" if age < thresholds.malicious_days else "SUSPICIOUS"
+        return cls(
+            addresses=addresses,
+            domain=domain.name if domain else None,
+            domain_field=domain_field or "header_from",
+            restrictions=_restrictions(found),
+            impersonated=_impersonated(message.header_from_name, addresses, compiled),
+            lookalike=lookalike,
+            matches=[(name, sender.entries) for name, sender in found.items()],
+            detections=tuple(d for d in message.detections if d in _SEVERITY and d != "NONE"),
+            new_domain=new_domain,
+        )
+
+
+def _restrictions(found: dict[str, SenderAddress]) -> list[tuple[str, str, Restriction]]:
+    restrictions = []
+    seen: set[tuple[str, str]] = set()
+    for field_name in _SENDER_FIELDS:
+        if field_name not in found:
+            continue
+        domain = found[field_name].domain
+        for restriction in domain.restrictions:
+            # Each sender field counts on its own: an excluded envelope sender does not
+            # excuse a From: in the restricted domain.
+            if (restriction.entry.id, domain.name) not in seen:
+                seen.add((restriction.entry.id, domain.name))
+                restrictions.append((field_name, domain.name, restriction))
+    return restrictions
+
+
+def _impersonated(
+    name: str | None, addresses: dict[str, str], compiled: CompiledSettings
+) -> tuple[Identity, ...]:
+    if not name:
+        return ()
+    identities = compiled.identities.get(display_name_key(name), ())
+    address = addresses.get("header_from")
+    if any(identity.uses(address) for identity in identities):
+        return ()
+    return tuple(identities)
 
 
 def evaluate(message: Message, compiled: CompiledSettings) -> Verdict:
     """The verdict for every recipient of the message."""
-    sender = _Sender.of(message)
-    verdicts = tuple(
-        _Decision(message, compiled, sender, recipient).decide() for recipient in message.recipients
-    )
-    return Verdict(settings_version=compiled.version, recipients=verdicts)
+    sender = _Sender.of(message, compiled)
+    # A recipient changes the decision only through the exempt-recipient policies it matches
+    # and, by its protected domain, the client IP and TLS hop and the ip_restrictions:
+    # recipients alike in these share one decision. drop_dispositions apply to each.
+    decisions: dict[tuple[Any, ...], _Decided] = {}
+    verdicts = []
+    for text in message.recipients:
+        recipient = compiled.recipient(text)
+        protected = recipient.protected
+        client_ip = _client_ip(message, protected)
+        tls = _tls(message, protected)
+        restricted = protected if protected is not None and protected.networks else None
+        key = (recipient.exempt_key, client_ip, tls, id(restricted))
+        decided = decisions.get(key)
+        if decided is None:
+            ip_matches = compiled.match_ip(client_ip) if client_ip else ()
+            if sender.quiet and not ip_matches and not recipient.exempt and restricted is None:
+                decided = _NOTHING  # most mail: no step has anything to say
+            else:
+                decision = _Decision(message, sender, recipient.exempt, client_ip, ip_matches, tls)
+                decided = decision.decide(restricted)
+            decisions[key] = decided
+        verdicts.append(
+            RecipientVerdict(
+                recipient=recipient.address,
+                protected_domain=protected.entry.id if protected else None,
+                disposition=decided.disposition,
+                action=decided.action(protected),
+                attributes=decided.attributes,
+                matches=decided.matches,
+                client_ip=client_ip,
+            )
+        )
+    return Verdict(settings_version=compiled.version, recipients=tuple(verdicts))
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    disposition: str
+    drop: bool  # a delivery restriction drops the message
+    attributes: tuple[str, ...]
+    matches: tuple[Match, ...]
+
+    def action(self, protected: Protected | None) -> str:
+        """Step 9: what happens to the message for a recipient in this protected domain."""
+        if self.drop:
+            return "drop"
+        if protected is not None and self.disposition in protected.entry.drop_dispositions:
+            return "drop"
+        if self.disposition in ("MALICIOUS", "MALICIOUS-BEC"):
+            return "quarantine"
+        return "deliver"
+
+
+_NOTHING = _Decided("NONE", False, (), ())
 
 
 class _Decision:
     def __init__(
-        self, message: Message, compiled: CompiledSettings, sender: _Sender, recipient: str
+        self,
+        message: Message,
+        sender: _Sender,
+        exempt: tuple[AllowPolicy, ...],
+        client_ip: str | None,
+        ip_matches: _Entries,
+        tls: bool | None,
     ) -> None:
         self.message = message
-        self.compiled = compiled
         self.sender = sender
-        self.recipient = address_key(recipient)
-        self.protected = compiled.protected_domain_of(domain_of(self.recipient))
-        self.client_ip = _client_ip(message, self.protected)
+        self.exempt = exempt
+        self.client_ip = client_ip
+        self.ip_matches = ip_matches
+        self.tls = tls
         self.hits: list[_Hit] = []
         self.attributes: list[str] = []
         self.drop = False
 
-    def decide(self) -> RecipientVerdict:
+    def decide(self, restricted: Protected | None) -> _Decided:
+        """Steps 1 to 8; `restricted` is the protected domain when it has ip_restrictions."""
         self._sending_domain_restrictions()
-        self._ip_restrictions()
+        if restricted is not None:
+            self._ip_restrictions(restricted)
         findings = self._findings()
         exempt = self._exempt_recipient()
-        blocked = self._blocked_senders(findings)
-        trusted, acceptable = self._sender_policies(blocked, exempt)
+        matches = self.sender.matches
+        if self.client_ip:
+            matches = [*matches, ("client_ip", self.ip_matches)]
+        blocked = self._blocked_senders(matches, findings)
+        trusted, acceptable = self._sender_policies(matches, blocked, exempt)
         if exempt is not None:
             _lift(findings, f"exempt recipient ({exempt.pattern})")
         elif trusted is not None:
@@ -136,55 +272,38 @@ class _Decision:
                 finding.hit.honored = False
                 finding.hit.reason += f"; lifted by {finding.lifted_by}"
         self.attributes += [f.attribute for f in remaining if f.attribute]
-        return RecipientVerdict(
-            recipient=self.recipient,
-            protected_domain=self.protected.entry.id if self.protected else None,
-            disposition=disposition,
-            action=self._action(disposition),
-            attributes=tuple(dict.fromkeys(self.attributes)),
-            matches=tuple(hit.done() for hit in self.hits),
-            client_ip=self.client_ip,
+        return _Decided(
+            disposition,
+            self.drop,
+            tuple(dict.fromkeys(self.attributes)),
+            tuple(hit.done() for hit in self.hits),
         )
 
     # --- 1 and 2: delivery restrictions ----------------------------------------------------
 
     def _sending_domain_restrictions(self) -> None:
-        tls = _tls(self.message, self.protected)
-        seen: set[tuple[str, str]] = set()
-        for field_name in _SENDER_FIELDS:
-            address = self.sender.addresses.get(field_name)
-            if address is None:
-                continue
-            domain = domain_of(address)
-            for restriction in self.sender.look_up(self.compiled.restrictions_of, domain):
-                # Each sender field counts on its own: an excluded envelope sender does not
-                # excuse a From: in the restricted domain.
-                if (restriction.entry.id, domain) in seen:
-                    continue
-                seen.add((restriction.entry.id, domain))
-                hit = _Hit(
-                    "sending_domain_restrictions", restriction.entry, restriction.domain, field_name
-                )
-                excluded = next(
-                    (e for e in restriction.excludes if domain == e or domain.endswith("." + e)),
-                    None,
-                )
-                if excluded is not None:
-                    hit.honored, hit.reason = False, f"{domain} is excluded ({excluded})"
-                elif tls is False:
-                    hit.reason = f"mail from {domain} must use TLS and did not: dropped"
-                    self.drop = True
-                    self.attributes.append("SENDING_DOMAIN_RESTRICTION")
-                elif tls is None:
-                    hit.honored, hit.reason = False, "TLS use unknown: not enforced"
-                else:
-                    hit.reason = "arrived over TLS, as required"
-                self.hits.append(hit)
+        tls = self.tls
+        for field_name, domain, restriction in self.sender.restrictions:
+            hit = _Hit(
+                "sending_domain_restrictions", restriction.entry, restriction.domain, field_name
+            )
+            excluded = next(
+                (e for e in restriction.excludes if domain == e or domain.endswith("." + e)),
+                None,
+            )
+            if excluded is not None:
+                hit.honored, hit.reason = False, f"{domain} is excluded ({excluded})"
+            elif tls is False:
+                hit.reason = f"mail from {domain} must use TLS and did not: dropped"
+                self.drop = True
+                self.attributes.append("SENDING_DOMAIN_RESTRICTION")
+            elif tls is None:
+                hit.honored, hit.reason = False, "TLS use unknown: not enforced"
+            else:
+                hit.reason = "arrived over TLS, as required"
+            self.hits.append(hit)
 
-    def _ip_restrictions(self) -> None:
-        protected = self.protected
-        if protected is None or not protected.networks:
-            return
+    def _ip_restrictions(self, protected: Protected) -> None:
         pattern = ",".join(protected.entry.ip_restrictions)
         hit = _Hit("domains", protected.entry, pattern, "client_ip")
         address = ip_key(self.client_ip) if self.client_ip else None
@@ -201,36 +320,10 @@ class _Decision:
     # --- detections --------------------------------------------------------------------------
 
     def _findings(self) -> list[_Finding]:
-        findings = [
-            _Finding(d, None) for d in self.message.detections if d in _SEVERITY and d != "NONE"
-        ]
-        findings += self._impersonation()
-        domain = self.sender.domain
-        if domain is not None and not self.sender.look_up(self.compiled.is_protected, domain):
-            lookalike = self.sender.look_up(self.compiled.lookalikes.match, domain)
-            if lookalike is not None:
-                target = lookalike.protected
-                hit = _Hit("domains", target.entry, target.domain, self.sender.domain_field)
-                hit.reason = f"{domain} is a look-alike of {target.domain}: {lookalike.how}"
-                self.hits.append(hit)
-                findings.append(_Finding("SPOOF", f"LOOKALIKE={target.domain}", hit))
-        age = self.message.sender_domain_age_days
-        thresholds = self.compiled.thresholds
-        if age is not None and age < thresholds.suspicious_days:
-            disposition = "MALICIOUS" if age < thresholds.malicious_days else "SUSPICIOUS"
-            findings.append(_Finding(disposition, "NEW_DOMAIN_SENDER"))
-        return findings
-
-    def _impersonation(self) -> list[_Finding]:
-        name = self.message.header_from_name
-        if not name:
-            return []
-        identities = self.compiled.identities.get(display_name_key(name), [])
-        address = self.sender.addresses.get("header_from")
-        if not identities or any(identity.uses(address) for identity in identities):
-            return []
-        findings = []
-        for identity in identities:
+        sender = self.sender
+        findings = [_Finding(d, None) for d in sender.detections]
+        address = sender.addresses.get("header_from")
+        for identity in sender.impersonated:
             hit = _Hit(
                 "impersonation_registry", identity.entry, identity.entry.name, "header_from_name"
             )
@@ -239,24 +332,34 @@ class _Decision:
             )
             self.hits.append(hit)
             findings.append(_Finding("MALICIOUS-BEC", "BEC", hit))
+        lookalike = sender.lookalike
+        if lookalike is not None:
+            target = lookalike.protected
+            hit = _Hit("domains", target.entry, target.domain, sender.domain_field)
+            hit.reason = f"{sender.domain} is a look-alike of {target.domain}: {lookalike.how}"
+            self.hits.append(hit)
+            findings.append(_Finding("SPOOF", f"LOOKALIKE={target.domain}", hit))
+        if sender.new_domain is not None:
+            findings.append(_Finding(sender.new_domain, "NEW_DOMAIN_SENDER"))
         return findings
 
     # --- 3 to 7: policies ------------------------------------------------------------------
 
     def _exempt_recipient(self) -> AllowPolicy | None:
         exempt = None
-        for policy in self.compiled.recipient_policies.match_address(self.recipient):
+        for policy in self.exempt:
             hit = _Hit("allow_policies", policy, policy.pattern, "recipient")
             hit.reason = "exempt recipient: every detection bypassed"
             self.hits.append(hit)
             exempt = exempt or policy
         return exempt
 
-    def _blocked_senders(self, findings: list[_Finding]) -> bool:
+    def _blocked_senders(self, matches: _FieldMatches, findings: list[_Finding]) -> bool:
         blocked = False
-        index = self.compiled.blocked
-        for field_name, entries in self._sender_matches(index, ("reply_to",)):
+        for field_name, entries in matches:
             for entry in entries:
+                if not isinstance(entry, BlockedSender):
+                    continue
                 hit = _Hit("block_senders", entry, entry.pattern, field_name)
                 hit.reason = "blocked sender: MALICIOUS"
                 self.hits.append(hit)
@@ -265,11 +368,15 @@ class _Decision:
         return blocked
 
     def _sender_policies(
-        self, blocked: bool, exempt: AllowPolicy | None
+        self, matches: _FieldMatches, blocked: bool, exempt: AllowPolicy | None
     ) -> tuple[AllowPolicy | None, AllowPolicy | None]:
         trusted = acceptable = None
-        for field_name, policies in self._sender_matches(self.compiled.sender_policies, ()):
+        for field_name, policies in matches:
+            if field_name == "reply_to":
+                continue  # a Reply-To can be blocked, never allowed
             for policy in policies:
+                if not isinstance(policy, AllowPolicy):
+                    continue
                 hit = _Hit("allow_policies", policy, policy.pattern, field_name)
                 self.hits.append(hit)
                 verified, why = _verified(policy, field_name, self.sender, self.message.auth)
@@ -297,7 +404,7 @@ class _Decision:
         domain = self.sender.domain
         if domain is None:
             return
-        for entry in self.sender.look_up(self.compiled.trusted_domains.match_domain, domain):
+        for entry in self.sender.trusted:
             hit = _Hit("trusted_domains", entry, entry.pattern, self.sender.domain_field)
             lifted = []
             for finding in findings:
@@ -312,29 +419,6 @@ class _Decision:
             hit.honored = bool(lifted)
             hit.reason = f"lifted {' and '.join(lifted)}" if lifted else "nothing to lift"
             self.hits.append(hit)
-
-    def _sender_matches(
-        self, index: Any, extra_fields: tuple[str, ...]
-    ) -> list[tuple[str, list[Any]]]:
-        matches = []
-        for field_name in (*_SENDER_FIELDS, *extra_fields):
-            address = self.sender.addresses.get(field_name)
-            if address is not None:
-                matches.append((field_name, self.sender.look_up(index.match_address, address)))
-        if self.client_ip:
-            matches.append(("client_ip", self.sender.look_up(index.match_ip, self.client_ip)))
-        return matches
-
-    # --- 9: action ---------------------------------------------------------------------------
-
-    def _action(self, disposition: str) -> str:
-        if self.drop:
-            return "drop"
-        if self.protected is not None and disposition in self.protected.entry.drop_dispositions:
-            return "drop"
-        if disposition in ("MALICIOUS", "MALICIOUS-BEC"):
-            return "quarantine"
-        return "deliver"
 
 
 def _lift(findings: list[_Finding], by: str, only: frozenset[str] | None = None) -> None:

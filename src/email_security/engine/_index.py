@@ -11,8 +11,8 @@ from typing import Generic, TypeVar
 
 import re2
 
-from email_security.engine._names import address_key, domain_key, ip_key, parent_domains
-from email_security.patterns import IPAddress, parse_network
+from email_security.engine._names import address_key, domain_key, ip_value, parent_domains
+from email_security.patterns import parse_network
 
 E = TypeVar("E")
 
@@ -24,6 +24,10 @@ _REGEX_MEMORY = 1 << 30
 _PREFILTER_SHARD = 4096
 # A text with more candidates than this goes to the set as it is, rather than checking each.
 _CHECK_AT_MOST = 8
+# The binding's Python wrappers cost more than the matching itself on short texts (a
+# generator and span decoding per fullmatch): the hot path calls the C++ objects beneath them.
+_FULL = re2._Anchor.ANCHOR_BOTH
+_NO_MATCH = (-1, -1)
 
 
 class RegexSet(Generic[E]):
@@ -82,7 +86,11 @@ class _Prefilter:
     """
 
     def __init__(self, shards: list[tuple[int, re2.Filter, list[re2._Regexp]]]) -> None:
-        self._shards = shards  # (index of the shard's first pattern, filter, its patterns)
+        # (index of the shard's first pattern, its C++ filter, the C++ RE2 of each pattern)
+        self._shards = [
+            (start, prefilter._filter, [regex._regexp for regex in regexes])
+            for start, prefilter, regexes in shards
+        ]
 
     @classmethod
     def build(cls, patterns: list[str], options: re2.Options) -> _Prefilter | None:
@@ -112,14 +120,20 @@ class _Prefilter:
         """Indexes of the patterns that full-match the text; None when it cannot tell."""
         if not text.isascii():
             return None
+        data = text.encode("ascii")
+        end = len(data)
         found = []
         for start, prefilter, regexes in self._shards:
-            candidates = prefilter.Match(text, potential=True)
-            if candidates is None:
+            candidates = prefilter.Match(data, True)  # potential matches: atoms only
+            if not candidates:
                 continue
             if len(candidates) > _CHECK_AT_MOST:
                 return None
-            found += [start + i for i in candidates if regexes[i].fullmatch(text) is not None]
+            found += [
+                start + i
+                for i in candidates
+                if regexes[i].Match(_FULL, data, 0, end)[0] != _NO_MATCH
+            ]
         return found
 
 
@@ -129,22 +143,33 @@ class NetworkTable(Generic[E]):
     def __init__(self) -> None:
         # version -> host bits (32 or 128 less the prefix length) -> network address -> entries
         self._by_version: dict[int, dict[int, dict[int, list[E]]]] = {4: {}, 6: {}}
+        # version -> (mask, table) per prefix length in use
+        self._masks: dict[int, list[tuple[int, dict[int, list[E]]]]] = {4: [], 6: []}
 
     def add(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, entry: E) -> None:
         host_bits = network.max_prefixlen - network.prefixlen
-        table = self._by_version[network.version].setdefault(host_bits, defaultdict(list))
-        table[int(network.network_address)].append(entry)
+        tables = self._by_version[network.version]
+        if host_bits not in tables:
+            tables[host_bits] = defaultdict(list)
+            mask = int(network.netmask)
+            self._masks[network.version].append((mask, tables[host_bits]))
+        tables[host_bits][int(network.network_address)].append(entry)
 
-    def match(self, address: IPAddress) -> list[E]:
+    def match(self, version: int, value: int) -> list[E]:
+        """Entries whose network holds the address `value` of IP `version`."""
         found: list[E] = []
-        value = int(address)
-        for host_bits, table in self._by_version[address.version].items():
-            found += table.get(value >> host_bits << host_bits, ())
+        for mask, table in self._masks[version]:
+            hit = table.get(value & mask)
+            if hit:
+                found += hit
         return found
 
 
 class PatternIndex(Generic[E]):
-    """Entries keyed by an EMAIL, DOMAIN or IP pattern, literal or regex."""
+    """Entries keyed by an EMAIL, DOMAIN or IP pattern, literal or regex.
+
+    Look-ups answer tuples: callers may remember them and hand them out again.
+    """
 
     def __init__(self, entries: Iterable[tuple[E, str, str, bool]]) -> None:
         self._addresses: dict[str, list[E]] = defaultdict(list)
@@ -173,27 +198,31 @@ class PatternIndex(Generic[E]):
             with contextlib.suppress(ValueError):  # refused when written
                 self._networks.add(parse_network(pattern), entry)
 
-    def match_address(self, address: str) -> list[E]:
+    def match_address(self, address: str) -> tuple[E, ...]:
         """Entries matching a normalised address: EMAIL patterns, then DOMAIN patterns."""
+        return self.match_email(address) + self.match_domain(address.rpartition("@")[2])
+
+    def match_email(self, address: str) -> tuple[E, ...]:
+        """EMAIL patterns matching a normalised address."""
         found = list(self._addresses.get(address, ()))
         found += self._regexes["EMAIL"].match(address)
-        found += self.match_domain(address.rpartition("@")[2])
-        return found
+        return tuple(found)
 
-    def match_domain(self, domain: str) -> list[E]:
+    def match_domain(self, domain: str) -> tuple[E, ...]:
         """DOMAIN patterns equal to the domain or a parent of it, and DOMAIN regexes."""
         found: list[E] = []
         if self._domains:
             for name in parent_domains(domain):
                 found += self._domains.get(name, ())
         found += self._regexes["DOMAIN"].match(domain)
-        return found
+        return tuple(found)
 
-    def match_ip(self, text: str) -> list[E]:
-        address = ip_key(text)
-        if address is None:
-            return []
-        found = self._networks.match(address)
+    def match_ip(self, text: str) -> tuple[E, ...]:
+        parsed = ip_value(text)
+        if parsed is None:
+            return ()
+        version, value, canonical = parsed
+        found = self._networks.match(version, value)
         if self._regexes["IP"]:
-            found += self._regexes["IP"].match(str(address))
-        return found
+            found += self._regexes["IP"].match(canonical)
+        return tuple(found)

@@ -1,0 +1,106 @@
+"""The engine's shortcuts agree with the long way round, and compiled settings free cleanly.
+
+Each shortcut here skips a library call for the common case (IPv4 text, ASCII text); the
+long way is written out in the test, so that a shortcut accepting or mapping anything
+differently fails.
+"""
+
+from __future__ import annotations
+
+import gc
+import ipaddress
+import unicodedata
+import weakref
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from email_security.engine import (
+    AllowPolicy,
+    BlockedSender,
+    Message,
+    ProtectedDomain,
+    Settings,
+    TrustedDomain,
+    compile_settings,
+    evaluate,
+)
+from email_security.engine._names import _PROTOTYPES, ip_key, ip_value, skeleton
+
+MANY = settings(max_examples=2000, derandomize=True, deadline=None)
+
+octets = st.one_of(
+    st.integers(0, 300).map(str),
+    st.sampled_from(("00", "01", "010", "0x1", "1a", " 1", "", "٣", "１")),
+)
+ip_texts = st.one_of(
+    st.lists(octets, min_size=3, max_size=5).map(".".join),
+    st.ip_addresses().map(str),
+    st.ip_addresses(v=4).map(lambda a: f"::ffff:{a}"),
+    st.ip_addresses().map(lambda a: f"[{a}]"),
+    st.text(alphabet="0123456789abcdef.:[] %", max_size=24),
+    st.text(max_size=12),
+)
+
+
+def ip_the_long_way(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+@MANY
+@given(text=ip_texts)
+def test_ip_key_reads_what_ipaddress_reads(text: str) -> None:
+    expected = ip_the_long_way(text)
+    assert ip_key.__wrapped__(text) == expected
+    value = ip_value(text)
+    if expected is None:
+        assert value is None
+    else:
+        assert value == (expected.version, int(expected), str(expected))
+
+
+def skeleton_the_long_way(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    mapped = "".join(_PROTOTYPES.get(char, char) for char in decomposed)
+    return unicodedata.normalize("NFD", mapped)
+
+
+@MANY
+@given(text=st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text(max_size=16))
+def test_skeleton_of_ascii_text_is_the_tr39_skeleton(text: str) -> None:
+    assert skeleton.__wrapped__(text) == skeleton_the_long_way(text)
+
+
+def test_replaced_settings_are_freed_without_a_garbage_collection() -> None:
+    """Compiled settings hold caches of their look-ups: none may refer back to them, or a
+    replaced index (hundreds of MB for a big account) would live until a full collection."""
+    compiled = compile_settings(
+        Settings(
+            domains=(ProtectedDomain("dom-ours", "ours.example"),),
+            allow_policies=(AllowPolicy("a", "partner.example", "DOMAIN", is_trusted_sender=True),),
+            block_senders=(BlockedSender("b", r".*@evil\.example", "EMAIL", is_regex=True),),
+            trusted_domains=(TrustedDomain("t", "partner.example"),),
+        )
+    )
+    evaluate(
+        Message(
+            recipients=("bob@ours.example",),
+            header_from="Ann <ann@evil.example>",
+            reply_to="ann@partner.example",
+            client_ip="192.0.2.7",
+        ),
+        compiled,
+    )
+    freed = weakref.ref(compiled)
+    gc.disable()
+    try:
+        del compiled
+        assert freed() is None
+    finally:
+        gc.enable()
