@@ -8,7 +8,7 @@ PORT ?= 8787
 # Cases per API operation and database for `make fuzz` (`make test` runs 15).
 FUZZ_EXAMPLES ?= 200
 
-.PHONY: install run test fuzz lint format clean bench-engine bench-http bench-listing bench-batch bench-profile load wrk
+.PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-http bench-listing bench-batch bench-profile load wrk
 
 install: $(STAMP)
 
@@ -47,6 +47,11 @@ format: install
 # Benchmarks: each prints a table; results and analysis live in bench/README.md.
 bench-engine: install
 	$(BIN)/python bench/engine.py
+
+# The engine now against itself at an earlier commit, interleaved: REV=<commit>.
+REV ?= 7b6f02b
+bench-engine-versus: install
+	$(BIN)/python bench/engine_versus.py $(REV)
 
 # HTTP overhead, list/search latency up to 1,000,000 entries, batch and bulk import; on
 # SQLite and on the PostgreSQL server (EMAIL_SECURITY_TEST_POSTGRES_URL, else the local one).

@@ -104,3 +104,46 @@ def test_replaced_settings_are_freed_without_a_garbage_collection() -> None:
         assert freed() is None
     finally:
         gc.enable()
+
+
+# Networks and addresses in a few small neighbourhoods, so that they often meet; prefix
+# lengths on both sides of the /16 (IPv4) and /32 (IPv6) blocks the table files them by.
+v4_networks = st.builds(
+    lambda base, offset, prefix: ipaddress.IPv4Network((base + offset, prefix), strict=False),
+    st.sampled_from((0xC0000200, 0xC6336400, 0x0A000000)),
+    st.integers(0, 0x1FFFF),
+    st.integers(8, 32),
+)
+v6_networks = st.builds(
+    lambda offset, prefix: ipaddress.IPv6Network((0x20010DB8 << 96 | offset, prefix), strict=False),
+    st.integers(0, 1 << 80),
+    st.integers(16, 128),
+)
+
+
+@MANY
+@given(
+    networks=st.lists(v4_networks | v6_networks, min_size=1, max_size=8),
+    probe=st.integers(0, 7),
+    offset=st.integers(-(1 << 12), 1 << 12),
+)
+def test_ip_entries_match_exactly_the_networks_holding_the_address(
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network], probe: int, offset: int
+) -> None:
+    near = networks[probe % len(networks)]
+    value = int(near.network_address) + offset
+    address = ipaddress.ip_address(max(0, min(value, 2**near.max_prefixlen - 1)))
+    if address.version != near.version:
+        address = near.network_address
+    blocked = tuple(
+        BlockedSender(f"block-{i}", str(network), "IP") for i, network in enumerate(networks)
+    )
+    message = Message(recipients=("bob@ours.example",), client_ip=str(address))
+    (verdict,) = evaluate(message, compile_settings(Settings(block_senders=blocked))).recipients
+
+    expected = {
+        entry.id
+        for entry, network in zip(blocked, networks, strict=True)
+        if network.version == address.version and address in network
+    }
+    assert {m.id for m in verdict.matches} == expected

@@ -138,27 +138,49 @@ class _Prefilter:
 
 
 class NetworkTable(Generic[E]):
-    """Addresses and CIDRs, looked up by masking the address once per prefix length in use."""
+    """Addresses and CIDRs, looked up by masking the address once per prefix length in use.
+
+    Most addresses lie in no listed network: a set of the /16 (IPv4) or /32 (IPv6) blocks
+    that hold a longer-prefix entry answers those with one probe instead of one per length.
+    """
+
+    _BLOCK_BITS = {4: 16, 6: 32}
 
     def __init__(self) -> None:
         # version -> host bits (32 or 128 less the prefix length) -> network address -> entries
         self._by_version: dict[int, dict[int, dict[int, list[E]]]] = {4: {}, 6: {}}
-        # version -> (mask, table) per prefix length in use
-        self._masks: dict[int, list[tuple[int, dict[int, list[E]]]]] = {4: [], 6: []}
+        # version -> (mask, table) per prefix length in use, in the order first used; and
+        # the same for the lengths shorter than a block only
+        self._all: dict[int, list[tuple[int, dict[int, list[E]]]]] = {4: [], 6: []}
+        self._wide: dict[int, list[tuple[int, dict[int, list[E]]]]] = {4: [], 6: []}
+        # version -> (shift to an address's block, the blocks holding narrow entries)
+        self._blocks: dict[int, tuple[int, set[int]]] = {
+            version: (bits - self._BLOCK_BITS[version], set())
+            for version, bits in ((4, 32), (6, 128))
+        }
 
     def add(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, entry: E) -> None:
+        version = network.version
         host_bits = network.max_prefixlen - network.prefixlen
-        tables = self._by_version[network.version]
+        tables = self._by_version[version]
+        narrow = network.prefixlen >= self._BLOCK_BITS[version]
         if host_bits not in tables:
             tables[host_bits] = defaultdict(list)
-            mask = int(network.netmask)
-            self._masks[network.version].append((mask, tables[host_bits]))
-        tables[host_bits][int(network.network_address)].append(entry)
+            self._all[version].append((int(network.netmask), tables[host_bits]))
+            if not narrow:
+                self._wide[version].append((int(network.netmask), tables[host_bits]))
+        value = int(network.network_address)
+        tables[host_bits][value].append(entry)
+        if narrow:
+            shift, blocks = self._blocks[version]
+            blocks.add(value >> shift)
 
     def match(self, version: int, value: int) -> list[E]:
         """Entries whose network holds the address `value` of IP `version`."""
         found: list[E] = []
-        for mask, table in self._masks[version]:
+        shift, blocks = self._blocks[version]
+        tables = self._all if value >> shift in blocks else self._wide
+        for mask, table in tables[version]:
             hit = table.get(value & mask)
             if hit:
                 found += hit
