@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
+from itertools import chain
 
 import re2
 from rapidfuzz.distance import DamerauLevenshtein
@@ -38,6 +39,11 @@ __all__ = ["CompiledSettings", "compile_settings"]
 # recipients. Each memo is an lru_cache of a function of the tables alone: one of a bound
 # method would be a reference cycle, keeping a replaced index alive until a full collection.
 MEMO_SIZE = 16_384
+# The names' own caches, called from within a remembered look-up, would only add misses.
+_address_key = address_key.__wrapped__
+_organisational_domain = organisational_domain.__wrapped__
+_skeleton = skeleton.__wrapped__
+_unicode_domain = unicode_domain.__wrapped__
 
 
 @dataclass(frozen=True)
@@ -106,10 +112,10 @@ def _lookalike(
     near: dict[int, list[tuple[str, int, Protected]]],
     domain: str,
 ) -> Lookalike | None:
-    organisation = organisational_domain(domain)
+    organisation = _organisational_domain(domain)
     if organisation in organisations:
         return None  # the account's own organisation, not a look-alike of it
-    for item in skeletons.get(skeleton(unicode_domain(organisation)), ()):
+    for item in skeletons.get(_skeleton(_unicode_domain(organisation)), ()):
         return Lookalike(item, "looks the same (confusable characters)")
     label = _registrable_label(organisation)
     for candidate, limit, item in near.get(len(label), ()):
@@ -121,29 +127,26 @@ def _lookalike(
 
 
 def _registrable_label(organisation: str) -> str:
-    return unicode_domain(organisation).split(".", 1)[0]
+    return _unicode_domain(organisation).split(".", 1)[0]
 
 
 Entry = BlockedSender | AllowPolicy | TrustedDomain
 
 
-@dataclass(frozen=True, slots=True)
-class SenderDomain:
-    """What the settings say of a sender's domain."""
-
-    name: str
-    entries: tuple[Entry, ...]  # DOMAIN patterns matching it
-    restrictions: tuple[Restriction, ...]  # of the domain or of a parent of it
-    protected: Protected | None  # the account's protected domain it lies in
-
-
-@dataclass(frozen=True, slots=True)
-class SenderAddress:
-    """What the settings say of a sender's address."""
-
-    address: str  # normalised
-    domain: SenderDomain
-    entries: tuple[Entry, ...]  # EMAIL patterns matching it, then its domain's
+# What the settings say of a sender's domain and address. Plain tuples, not classes: when
+# nothing matched they hold only strings and empty tuples, which the garbage collector stops
+# tracking, so the caches' churn never brings on full collections over a big index.
+SenderDomain = tuple[
+    str,  # the domain
+    tuple[Entry, ...],  # DOMAIN patterns matching it
+    tuple[Restriction, ...],  # sending domain restrictions of it or of a parent
+    "Protected | None",  # the account's protected domain it lies in
+]
+SenderAddress = tuple[
+    str,  # the normalised address
+    SenderDomain,
+    tuple[Entry, ...],  # EMAIL patterns matching it, then its domain's
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,23 +205,26 @@ def _sender_domain(
     found: list[Restriction] = []
     for name in parent_domains(domain):
         found += restrictions.get(name, ())
-    return SenderDomain(
-        domain, senders.match_domain(domain), tuple(found), _protected_domain_of(protected, domain)
+    return (
+        domain,
+        senders.match_domain(domain),
+        tuple(found),
+        _protected_domain_of(protected, domain),
     )
 
 
 def _sender_address(
     senders: PatternIndex[Entry], sender_domain: Callable[[str], SenderDomain], text: str
 ) -> SenderAddress:
-    address = address_key(text)
+    address = _address_key(text)
     domain = sender_domain(address.rpartition("@")[2])
-    return SenderAddress(address, domain, senders.match_email(address) + domain.entries)
+    return address, domain, senders.match_email(address) + domain[1]
 
 
 def _recipient(
     policies: PatternIndex[AllowPolicy], protected: dict[str, Protected], text: str
 ) -> Recipient:
-    address = address_key(text)
+    address = _address_key(text)
     domain_protected = _protected_domain_of(protected, address.rpartition("@")[2])
     exempt = policies.match_address(address)
     return Recipient(address, domain_protected, exempt, tuple(map(id, exempt)))
@@ -246,13 +252,15 @@ def compile_settings(settings: Settings, thresholds: Thresholds | None = None) -
         version=settings.version,
         thresholds=thresholds or Thresholds(),
         senders=PatternIndex(
-            [(b, b.pattern, b.pattern_type, b.is_regex) for b in settings.block_senders]
-            + [
-                (p, p.pattern, p.pattern_type, p.is_regex)
-                for p in policies
-                if p.is_trusted_sender or p.is_acceptable_sender or not p.is_exempt_recipient
-            ]
-            + [(t, t.pattern, "DOMAIN", t.is_regex) for t in settings.trusted_domains]
+            chain(
+                ((b, b.pattern, b.pattern_type, b.is_regex) for b in settings.block_senders),
+                (
+                    (p, p.pattern, p.pattern_type, p.is_regex)
+                    for p in policies
+                    if p.is_trusted_sender or p.is_acceptable_sender or not p.is_exempt_recipient
+                ),
+                ((t, t.pattern, "DOMAIN", t.is_regex) for t in settings.trusted_domains),
+            )
         ),
         recipient_policies=PatternIndex(
             (p, p.pattern, p.pattern_type, p.is_regex) for p in policies if p.is_exempt_recipient

@@ -113,12 +113,12 @@ class _Sender:
             for name in _MATCHED_FIELDS
             if (value := getattr(message, name))
         }
-        addresses = {name: sender.address for name, sender in found.items()}
+        addresses = {name: address for name, (address, _, _) in found.items()}
         domain_field = next((f for f in ("header_from", "envelope_from") if f in found), None)
-        domain = found[domain_field].domain if domain_field else None
+        domain = found[domain_field][1] if domain_field else None
         lookalike = None
-        if domain is not None and domain.protected is None:
-            lookalike = compiled.lookalikes.match(domain.name)
+        if domain is not None and domain[3] is None:  # not in a protected domain
+            lookalike = compiled.lookalikes.match(domain[0])
         age = message.sender_domain_age_days
         thresholds = compiled.thresholds
         new_domain = None
@@ -126,12 +126,12 @@ class _Sender:
             new_domain = "MALICIOUS" if age < thresholds.malicious_days else "SUSPICIOUS"
         return cls(
             addresses=addresses,
-            domain=domain.name if domain else None,
+            domain=domain[0] if domain else None,
             domain_field=domain_field or "header_from",
             restrictions=_restrictions(found),
             impersonated=_impersonated(message.header_from_name, addresses, compiled),
             lookalike=lookalike,
-            matches=[(name, sender.entries) for name, sender in found.items()],
+            matches=[(name, entries) for name, (_, _, entries) in found.items()],
             detections=tuple(d for d in message.detections if d in _SEVERITY and d != "NONE"),
             new_domain=new_domain,
         )
@@ -143,13 +143,13 @@ def _restrictions(found: dict[str, SenderAddress]) -> list[tuple[str, str, Restr
     for field_name in _SENDER_FIELDS:
         if field_name not in found:
             continue
-        domain = found[field_name].domain
-        for restriction in domain.restrictions:
+        domain, _, domain_restrictions, _ = found[field_name][1]
+        for restriction in domain_restrictions:
             # Each sender field counts on its own: an excluded envelope sender does not
             # excuse a From: in the restricted domain.
-            if (restriction.entry.id, domain.name) not in seen:
-                seen.add((restriction.entry.id, domain.name))
-                restrictions.append((field_name, domain.name, restriction))
+            if (restriction.entry.id, domain) not in seen:
+                seen.add((restriction.entry.id, domain))
+                restrictions.append((field_name, domain, restriction))
     return restrictions
 
 
