@@ -147,3 +147,24 @@ def test_ip_entries_match_exactly_the_networks_holding_the_address(
         if network.version == address.version and address in network
     }
     assert {m.id for m in verdict.matches} == expected
+
+
+def test_cached_look_ups_of_unknown_senders_are_left_to_reference_counting() -> None:
+    """The caches turn over with every new sender: what they keep for one that matched
+    nothing must not be tracked by the collector, or the churn would bring on full
+    collections, each walking every object of a big index."""
+    compiled = compile_settings(
+        Settings(
+            domains=(ProtectedDomain("dom-ours", "ours.example"),),
+            block_senders=(BlockedSender("b", "evil.example", "DOMAIN"),),
+        )
+    )
+    message = Message(
+        recipients=("bob@ours.example",), header_from="ann@nowhere.example", client_ip="192.0.2.7"
+    )
+    evaluate(message, compiled)
+    gc.collect()  # tuples holding only untracked objects are untracked during a collection
+
+    assert not gc.is_tracked(compiled.sender_address("ann@nowhere.example"))
+    assert not gc.is_tracked(compiled.match_ip("192.0.2.7"))
+    assert gc.is_tracked(compiled.sender_address("eve@evil.example"))  # holds an entry
