@@ -12,6 +12,7 @@ temporary package and compiled from the same settings.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import statistics
@@ -53,6 +54,28 @@ def engine_at(rev: str, into: Path) -> Any:
     return importlib.import_module("engine_at_rev")
 
 
+class Collections:
+    """Full (oldest-generation) garbage collections, by the engine running when they came."""
+
+    def __init__(self) -> None:
+        self.running: str | None = None
+        self.full: dict[str, tuple[int, float]] = {}
+        self._started = 0.0
+        gc.callbacks.append(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2 or self.running is None:
+            return
+        if phase == "start":
+            self._started = time.process_time()
+            return
+        count, spent = self.full.get(self.running, (0, 0.0))
+        self.full[self.running] = (count + 1, spent + time.process_time() - self._started)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._observe)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("rev", help="the earlier commit, e.g. 7b6f02b")
@@ -80,21 +103,27 @@ def main() -> None:
                 run(message, compiled)
         messages = stream.batch(args.messages)
         seconds: dict[str, list[float]] = {name: [] for name in engines}
+        collections = Collections()
         order = list(engines.items())
         for start in range(0, len(messages), BATCH):
             batch = messages[start : start + BATCH]
             for name, (run, compiled) in order if start // BATCH % 2 else order[::-1]:
+                collections.running = name
                 began = time.process_time()
                 for message in batch:
                     run(message, compiled)
                 seconds[name].append((time.process_time() - began) / len(batch))
+            collections.running = None
+        collections.stop()
 
     print(f"{args.size:,} mixed entries, {args.messages:,} new messages, batches of {BATCH}")
     for name, per_message in seconds.items():
         mean = statistics.mean(per_message)
+        full, spent = collections.full.get(name, (0, 0.0))
         print(
             f"  {name:>10}: {mean * 1e6:7.1f} µs per evaluation, {1 / mean:8,.0f} per CPU-second;"
-            f" compile_settings {builds[name]:.2f} s"
+            f" compile_settings {builds[name]:.2f} s; {full} full garbage collections"
+            f" while it ran ({spent:.2f} s)"
         )
     ratios = [a / b for a, b in zip(seconds[args.rev], seconds["now"], strict=True)]
     overall = sum(seconds[args.rev]) / sum(seconds["now"])
