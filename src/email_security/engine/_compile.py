@@ -36,8 +36,9 @@ from email_security.patterns import IPNetwork, parse_network
 __all__ = ["CompiledSettings", "compile_settings"]
 
 # Answers remembered per compiled settings: mail repeats its senders, domains, IPs and
-# recipients. Each memo is an lru_cache of a function of the tables alone: one of a bound
-# method would be a reference cycle, keeping a replaced index alive until a full collection.
+# recipients. Each memo is an lru_cache of a function of the tables alone: one of a method
+# of the compiled settings would be a reference cycle, keeping a replaced index alive until
+# a full collection.
 MEMO_SIZE = 16_384
 # The names' own caches, called from within a remembered look-up, would only add misses.
 _address_key = address_key.__wrapped__
