@@ -7,11 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-from email_security.app import create_app
-from email_security.config import Settings
-from email_security.kit.db import Database
 from tests.conftest import Account, Api, assert_error
 from tests.factories import allow_policy
 
@@ -227,17 +223,3 @@ class TestIndexCache:
         }
         api.ok(api.post("block_senders/batch", json=batch))
         assert only_verdict(api, message())["disposition"] == "MALICIOUS"
-
-    def test_another_instance_on_the_same_database_sees_writes(
-        self, api: Api, database_url: str
-    ) -> None:
-        other_database = Database(database_url)
-        other_app = create_app(Settings(database_url=database_url), database=other_database)
-        try:
-            with TestClient(other_app) as other_client:
-                other = Api(other_client, api.account, api.token)
-                assert only_verdict(other, message())["disposition"] == "NONE"
-                block(api)  # written through the first instance
-                assert only_verdict(other, message())["disposition"] == "MALICIOUS"
-        finally:
-            other_database.dispose()

@@ -67,7 +67,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # Database work runs in threads. Many threads only take turns at the interpreter
         # lock, each turn costing a context switch: a few threads serve more requests.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
-        yield
+        with app.state.database.watching_settings_versions():
+            yield
 
     app = FastAPI(
         lifespan=lifespan,

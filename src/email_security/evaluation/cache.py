@@ -26,18 +26,29 @@ class IndexCache:
         self.builds = 0  # how many indexes were compiled: a figure for tests and monitoring
 
     def get(self, account_id: str) -> engine.CompiledSettings:
-        """The account's index, as of its current settings version (one indexed query)."""
-        with self._database.read_one() as connection:
-            at_least_version = settings_version(connection, account_id)
-        compiled = self._fresh(account_id, at_least_version)
+        """The account's index, as of its current settings version.
+
+        Once warm, no query: the version comes from the database's board of versions, which
+        writes and the version watcher keep current. Without a live watcher it is read.
+        """
+        versions = self._database.settings_versions
+        known = versions.current(account_id)
+        if known is None:
+            epoch = versions.epoch
+            with self._database.read_one() as connection:
+                known = settings_version(connection, account_id)
+            versions.learn(account_id, known, epoch)
+        compiled = self._fresh(account_id, known)
         if compiled is not None:
             return compiled
         with self._build_lock(account_id):
-            compiled = self._fresh(account_id, at_least_version)
+            compiled = self._fresh(account_id, known)
             if compiled is None:
+                epoch = versions.epoch
                 with self._database.read() as session:
                     settings = load_settings(session, account_id)
                 compiled = engine.compile_settings(settings, self._thresholds)
+                versions.learn(account_id, compiled.version, epoch)
                 self._store(account_id, compiled)
                 self.builds += 1
             return compiled

@@ -14,6 +14,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from email_security.kit.versions import SettingsVersions, VersionWatcher
+
 # Stable constraint names make migrations portable between SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -26,6 +28,8 @@ NAMING_CONVENTION = {
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "email_security_write"
 _SINGLE_STATEMENT_OPTION = "email_security_single_statement"
+# Session.info key: the settings versions a write transaction committed, by account.
+COMMITTED_VERSIONS = "email_security_committed_versions"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -122,6 +126,10 @@ class Database:
         # One writer at a time inside this process: SQLite allows only one anyway, and
         # queueing here is fairer than many threads sleeping in busy_timeout.
         self._sqlite_write_lock = threading.Lock()
+        self.settings_versions = SettingsVersions()
+        self._watch_guard = threading.Lock()
+        self._watchers = 0
+        self._watcher: VersionWatcher | None = None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -158,6 +166,26 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+            for account_id, version in session.info.pop(COMMITTED_VERSIONS, {}).items():
+                self.settings_versions.advance(account_id, version)
+
+    @contextmanager
+    def watching_settings_versions(self) -> Iterator[None]:
+        """Keep `settings_versions` current while inside; apps sharing a database share
+        one watcher, stopped when the last of them leaves."""
+        with self._watch_guard:
+            if self._watchers == 0:
+                self._watcher = VersionWatcher(self.engine, self.settings_versions)
+                self._watcher.start()
+            self._watchers += 1
+        try:
+            yield
+        finally:
+            with self._watch_guard:
+                self._watchers -= 1
+                if self._watchers == 0 and self._watcher is not None:
+                    self._watcher.stop()
+                    self._watcher = None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,149 @@
+"""Each account's settings version as this instance knows it, kept current by being told.
+
+Evaluations compare a cached index against the account's settings version. Reading that
+version from the database for every evaluation would cost a query each; instead the version
+is pushed to every instance:
+
+- a write commits through `Database.write`, which tells this instance's board at once, so an
+  instance always sees its own writes;
+- on PostgreSQL every write also sends `NOTIFY` in its transaction (delivered only if it
+  commits), and a listener thread in every instance advances its board;
+- on SQLite, where other processes may share the file, a watcher polls
+  `PRAGMA data_version` (a shared-memory read) and forgets every version when another
+  connection committed, so the next evaluation of each account reads its version again.
+
+While no listener is connected the board knows nothing, and every evaluation reads the
+version from the database as before: correctness never depends on the listener.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+CHANNEL = "email_security_settings"
+WATCHER_NAME = "email-security settings version watcher"  # its application_name
+LISTEN_WAIT_SECONDS = 0.5
+SQLITE_POLL_SECONDS = 0.02
+RECONNECT_SECONDS = (0.2, 1.0, 5.0)
+
+log = logging.getLogger("email_security")
+
+
+class SettingsVersions:
+    """The newest settings version known per account, trusted only while a watcher is live."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, int] = {}
+        self._live = False
+        # Moves on every reset: a version read before a reset may be older than a change
+        # the reset stands for, so it must not be learned after it.
+        self._epoch = 0
+
+    def current(self, account_id: str) -> int | None:
+        """The account's version, or None when it must be read from the database."""
+        return self._known.get(account_id) if self._live else None
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def learn(self, account_id: str, version: int, epoch: int) -> None:
+        """A version read from the database, at a time `epoch` was current."""
+        with self._lock:
+            if self._live and epoch == self._epoch:
+                self._raise(account_id, version)
+
+    def advance(self, account_id: str, version: int) -> None:
+        """A version committed: by this instance, or announced by another."""
+        with self._lock:
+            if self._live:
+                self._raise(account_id, version)
+
+    def reset(self, *, live: bool) -> None:
+        """Forget every version; `live` says whether changes will be heard from now on."""
+        with self._lock:
+            self._known = {}
+            self._live = live
+            self._epoch += 1
+
+    def _raise(self, account_id: str, version: int) -> None:
+        if self._known.get(account_id, -1) < version:
+            self._known[account_id] = version
+
+
+def announcement(account_id: str, version: int) -> str:
+    return f"{version} {account_id}"
+
+
+def _announced(payload: str) -> tuple[str, int] | None:
+    version, _, account_id = payload.partition(" ")
+    return (account_id, int(version)) if version.isdigit() and account_id else None
+
+
+class VersionWatcher:
+    """A daemon thread that keeps a board live: LISTEN on PostgreSQL, polling on SQLite."""
+
+    def __init__(self, engine: Any, versions: SettingsVersions) -> None:
+        self._engine = engine
+        self._versions = versions
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="settings-version-watcher", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._versions.reset(live=False)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                connection = self._engine.raw_connection()
+                connection.detach()  # held for as long as the watcher runs
+                failures = 0
+                try:
+                    if self._engine.dialect.name == "sqlite":
+                        self._poll(connection.dbapi_connection)
+                    else:
+                        self._listen(connection.dbapi_connection)
+                finally:
+                    connection.close()
+            except Exception:
+                self._versions.reset(live=False)
+                delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
+                failures += 1
+                log.warning("settings version watcher lost its connection", exc_info=True)
+                self._stop.wait(delay)
+
+    def _listen(self, connection: Any) -> None:
+        connection.autocommit = True
+        connection.execute(f"SET application_name = '{WATCHER_NAME}'")
+        connection.execute(f"LISTEN {CHANNEL}")
+        # Changes committed from here on are announced; earlier ones are read afresh.
+        self._versions.reset(live=True)
+        while not self._stop.is_set():
+            for notice in connection.notifies(timeout=LISTEN_WAIT_SECONDS):
+                announced = _announced(notice.payload)
+                if announced is not None:
+                    self._versions.advance(*announced)
+            connection.execute("SELECT 1")  # a dropped connection shows here, not silently
+
+    def _poll(self, connection: Any) -> None:
+        def data_version() -> int:
+            return int(connection.execute("PRAGMA data_version").fetchone()[0])
+
+        seen = data_version()
+        self._versions.reset(live=True)
+        while not self._stop.wait(SQLITE_POLL_SECONDS):
+            now = data_version()
+            if now != seen:
+                seen = now
+                self._versions.reset(live=True)
