@@ -8,7 +8,7 @@ PORT ?= 8787
 # Cases per API operation and database for `make fuzz` (`make test` runs 15).
 FUZZ_EXAMPLES ?= 200
 
-.PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-http bench-listing bench-batch bench-profile load wrk
+.PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-evaluate-request bench-http bench-listing bench-batch bench-profile load wrk
 
 install: $(STAMP)
 
@@ -52,6 +52,10 @@ bench-engine: install
 REV ?= 7b6f02b
 bench-engine-versus: install
 	$(BIN)/python bench/engine_versus.py $(REV)
+
+# A warm evaluate request with the settings version pushed, and with it read per request.
+bench-evaluate-request: install
+	$(BIN)/python bench/evaluate_request.py
 
 # HTTP overhead, list/search latency up to 1,000,000 entries, batch and bulk import; on
 # SQLite and on the PostgreSQL server (EMAIL_SECURITY_TEST_POSTGRES_URL, else the local one).
