@@ -38,6 +38,10 @@ ip_texts = st.one_of(
     st.ip_addresses().map(str),
     st.ip_addresses(v=4).map(lambda a: f"::ffff:{a}"),
     st.ip_addresses().map(lambda a: f"[{a}]"),
+    st.ip_addresses(v=6).map(lambda a: a.exploded.upper()),
+    st.ip_addresses(v=6).map(lambda a: f"{a}%eth0"),
+    # IPv4-compatible and mapped values, which C and ipaddress write differently
+    st.integers(0, 2**48).map(lambda value: str(ipaddress.IPv6Address(value))),
     st.text(alphabet="0123456789abcdef.:[] %", max_size=24),
     st.text(max_size=12),
 )

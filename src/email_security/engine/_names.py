@@ -64,6 +64,11 @@ def ip_key(text: str) -> IPAddress | None:
     packed = _ipv4(text)
     if packed is not None:
         return ipaddress.IPv4Address(packed)
+    packed = _ipv6(text)
+    if packed is not None:
+        if packed[:12] == _MAPPED_PREFIX:
+            return ipaddress.IPv4Address(packed[12:])
+        return ipaddress.IPv6Address(packed)
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
@@ -79,8 +84,19 @@ def ip_value(text: str) -> tuple[int, int, str] | None:
     packed = _ipv4(text)
     if packed is not None:
         return 4, int.from_bytes(packed, "big"), text  # four plain octets: already canonical
+    packed = _ipv6(text)
+    if packed is not None:
+        if packed[:12] == _MAPPED_PREFIX:
+            ipv4 = packed[12:]
+            return 4, int.from_bytes(ipv4, "big"), socket.inet_ntop(socket.AF_INET, ipv4)
+        canonical = socket.inet_ntop(socket.AF_INET6, packed)
+        if "." not in canonical:  # RFC 5952 text, as ipaddress writes it
+            return 6, int.from_bytes(packed, "big"), canonical
     address = ip_key(text)
     return None if address is None else (address.version, int(address), str(address))
+
+
+_MAPPED_PREFIX = bytes(10) + b"\xff\xff"
 
 
 def _ipv4(text: str) -> bytes | None:
@@ -88,6 +104,17 @@ def _ipv4(text: str) -> bytes | None:
     leading zeros) at a tenth of the cost; None sends anything else the long way."""
     try:
         return socket.inet_pton(socket.AF_INET, text)
+    except (OSError, ValueError):
+        return None
+
+
+def _ipv6(text: str) -> bytes | None:
+    """The same for IPv6 written in hex groups only; an embedded IPv4 part or a zone goes
+    the long way, where ipaddress's stricter rules for them apply."""
+    if "." in text or "%" in text:
+        return None
+    try:
+        return socket.inet_pton(socket.AF_INET6, text)
     except (OSError, ValueError):
         return None
 
