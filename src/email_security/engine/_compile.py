@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from itertools import chain
 
 import re2
 from rapidfuzz.distance import DamerauLevenshtein
@@ -252,25 +251,33 @@ def compile_settings(settings: Settings, thresholds: Thresholds | None = None) -
     return CompiledSettings(
         version=settings.version,
         thresholds=thresholds or Thresholds(),
-        senders=PatternIndex(
-            chain(
-                ((b, b.pattern, b.pattern_type, b.is_regex) for b in settings.block_senders),
-                (
-                    (p, p.pattern, p.pattern_type, p.is_regex)
-                    for p in policies
-                    if p.is_trusted_sender or p.is_acceptable_sender or not p.is_exempt_recipient
-                ),
-                ((t, t.pattern, "DOMAIN", t.is_regex) for t in settings.trusted_domains),
-            )
-        ),
-        recipient_policies=PatternIndex(
-            (p, p.pattern, p.pattern_type, p.is_regex) for p in policies if p.is_exempt_recipient
-        ),
+        senders=PatternIndex(_sender_patterns(settings)),
+        recipient_policies=PatternIndex(_recipient_patterns(policies)),
         identities=_identities(settings.impersonation_registry),
         protected=protected,
         lookalikes=LookalikeIndex(protected.values()),
         restrictions=dict(restrictions),
     )
+
+
+# Generator functions rather than expressions: compiled, an expression passed to a call
+# becomes a list, a million entries long for a big account.
+def _sender_patterns(settings: Settings) -> Iterator[tuple[Entry, str, str, bool]]:
+    for blocked in settings.block_senders:
+        yield blocked, blocked.pattern, blocked.pattern_type, blocked.is_regex
+    for p in settings.allow_policies:
+        if p.is_trusted_sender or p.is_acceptable_sender or not p.is_exempt_recipient:
+            yield p, p.pattern, p.pattern_type, p.is_regex
+    for trusted in settings.trusted_domains:
+        yield trusted, trusted.pattern, "DOMAIN", trusted.is_regex
+
+
+def _recipient_patterns(
+    policies: Iterable[AllowPolicy],
+) -> Iterator[tuple[AllowPolicy, str, str, bool]]:
+    for p in policies:
+        if p.is_exempt_recipient:
+            yield p, p.pattern, p.pattern_type, p.is_regex
 
 
 def _identities(entries: Iterable[ImpersonationEntry]) -> dict[str, list[Identity]]:

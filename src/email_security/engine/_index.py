@@ -137,14 +137,16 @@ class _Prefilter:
         return found
 
 
+# The prefix length of the blocks NetworkTable files longer prefixes by, per IP version.
+_BLOCK_BITS = {4: 16, 6: 32}
+
+
 class NetworkTable(Generic[E]):
     """Addresses and CIDRs, looked up by masking the address once per prefix length in use.
 
     Most addresses lie in no listed network: a set of the /16 (IPv4) or /32 (IPv6) blocks
     that hold a longer-prefix entry answers those with one probe instead of one per length.
     """
-
-    _BLOCK_BITS = {4: 16, 6: 32}
 
     def __init__(self) -> None:
         # version -> host bits (32 or 128 less the prefix length) -> network address -> entries
@@ -155,15 +157,14 @@ class NetworkTable(Generic[E]):
         self._wide: dict[int, list[tuple[int, dict[int, list[E]]]]] = {4: [], 6: []}
         # version -> (shift to an address's block, the blocks holding narrow entries)
         self._blocks: dict[int, tuple[int, set[int]]] = {
-            version: (bits - self._BLOCK_BITS[version], set())
-            for version, bits in ((4, 32), (6, 128))
+            version: (bits - _BLOCK_BITS[version], set()) for version, bits in ((4, 32), (6, 128))
         }
 
     def add(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network, entry: E) -> None:
         version = network.version
         host_bits = network.max_prefixlen - network.prefixlen
         tables = self._by_version[version]
-        narrow = network.prefixlen >= self._BLOCK_BITS[version]
+        narrow = network.prefixlen >= _BLOCK_BITS[version]
         if host_bits not in tables:
             tables[host_bits] = defaultdict(list)
             self._all[version].append((int(network.netmask), tables[host_bits]))
