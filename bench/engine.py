@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from email_security.engine import (
+    COMPILED,
     AllowPolicy,
     AuthResult,
     AuthResults,
@@ -654,6 +655,7 @@ def main() -> None:
     print(
         f"Python {platform.python_version()} ({platform.python_implementation()}), {sys.platform}"
     )
+    print(f"engine: {'compiled (mypyc)' if COMPILED else 'plain Python'}")
     print(f"seed {SEED}; {args.seconds:g} s timed per column in {args.rounds} interleaved rounds")
     print(describe_mix())
     print()

@@ -13,10 +13,18 @@ Errors:
     └── MessageError    the raw message cannot be read (empty, no headers, no sender, ...)
 """
 
-from email_security.engine._compile import CompiledSettings, compile_settings
-from email_security.engine._eml import MessageError, parse_message
-from email_security.engine._evaluate import evaluate
-from email_security.engine._model import (
+from email_security.engine import _native
+
+# Before any hot module is imported: their compiled forms come first when they are current.
+_COMPILED_DIR = _native.compiled_modules_dir()
+if _COMPILED_DIR is not None:
+    __path__.insert(0, _COMPILED_DIR)
+COMPILED = _COMPILED_DIR is not None  # whether the hot modules run compiled (mypyc)
+
+from email_security.engine._compile import CompiledSettings, compile_settings  # noqa: E402
+from email_security.engine._eml import MessageError, parse_message  # noqa: E402
+from email_security.engine._evaluate import evaluate  # noqa: E402
+from email_security.engine._model import (  # noqa: E402
     DISPOSITIONS,
     AllowPolicy,
     AuthResult,
@@ -35,6 +43,7 @@ from email_security.engine._model import (
 )
 
 __all__ = [
+    "COMPILED",
     "DISPOSITIONS",
     "AllowPolicy",
     "AuthResult",
