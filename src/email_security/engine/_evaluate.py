@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from email_security.engine._compile import (
@@ -84,27 +84,8 @@ class _Sender:
     matches: list[tuple[str, _Entries]]
     detections: tuple[str, ...]  # upstream detections the engine knows
     new_domain: str | None  # the disposition of a young sender domain
-    trusted: tuple[TrustedDomain, ...] = field(init=False)  # matching the sender's domain
-    quiet: bool = field(init=False)  # nothing above matched or was found
-
-    def __post_init__(self) -> None:
-        # A trusted domain matches the domain part of its field's address.
-        self.trusted = next(
-            (
-                tuple(e for e in entries if isinstance(e, TrustedDomain))
-                for name, entries in self.matches
-                if name == self.domain_field and self.domain is not None
-            ),
-            (),
-        )
-        self.quiet = not (
-            self.restrictions
-            or self.impersonated
-            or self.lookalike
-            or self.detections
-            or self.new_domain
-            or any(entries for _, entries in self.matches)
-        )
+    trusted: tuple[TrustedDomain, ...]  # matching the sender's domain
+    quiet: bool  # nothing above matched or was found
 
     @classmethod
     def of(cls, message: Message, compiled: CompiledSettings) -> _Sender:
@@ -124,16 +105,34 @@ class _Sender:
         new_domain = None
         if age is not None and age < thresholds.suspicious_days:
             new_domain = "MALICIOUS" if age < thresholds.malicious_days else "SUSPICIOUS"
+        matches = [(name, entries) for name, (_, _, entries) in found.items()]
+        restrictions = _restrictions(found)
+        impersonated = _impersonated(message.header_from_name, addresses, compiled)
+        detections = tuple(d for d in message.detections if d in _SEVERITY and d != "NONE")
+        # A trusted domain matches the domain part of its field's address.
+        trusted: tuple[TrustedDomain, ...] = ()
+        if domain_field is not None:
+            trusted = tuple(e for e in found[domain_field][2] if isinstance(e, TrustedDomain))
+        quiet = not (
+            restrictions
+            or impersonated
+            or lookalike
+            or detections
+            or new_domain
+            or any(entries for _, entries in matches)
+        )
         return cls(
             addresses=addresses,
             domain=domain[0] if domain else None,
             domain_field=domain_field or "header_from",
-            restrictions=_restrictions(found),
-            impersonated=_impersonated(message.header_from_name, addresses, compiled),
+            restrictions=restrictions,
+            impersonated=impersonated,
             lookalike=lookalike,
-            matches=[(name, entries) for name, (_, _, entries) in found.items()],
-            detections=tuple(d for d in message.detections if d in _SEVERITY and d != "NONE"),
+            matches=matches,
+            detections=detections,
             new_domain=new_domain,
+            trusted=trusted,
+            quiet=quiet,
         )
 
 
@@ -203,7 +202,7 @@ def evaluate(message: Message, compiled: CompiledSettings) -> Verdict:
     return Verdict(settings_version=compiled.version, recipients=tuple(verdicts))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Decided:
     disposition: str
     drop: bool  # a delivery restriction drops the message
