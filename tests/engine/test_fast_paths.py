@@ -1,7 +1,8 @@
 """The engine's shortcuts agree with the long way round, and compiled settings free cleanly.
 
-Each shortcut here skips a library call for the common case (IPv4 text, ASCII text); the
-long way is written out in the test, so that a shortcut accepting or mapping anything
+Each shortcut here skips a library call for the common case (IPv4 text, ASCII text) or does
+its work in compiled code (the Public Suffix List look-up); the long way is written out in
+the test or is the library itself, so that a shortcut accepting or mapping anything
 differently fails.
 """
 
@@ -25,7 +26,14 @@ from email_security.engine import (
     compile_settings,
     evaluate,
 )
-from email_security.engine._names import _PROTOTYPES, ip_key, ip_value, skeleton
+from email_security.engine._names import (
+    _PROTOTYPES,
+    _PSL,
+    ip_key,
+    ip_value,
+    private_suffix,
+    skeleton,
+)
 
 MANY = settings(max_examples=2000, derandomize=True, deadline=None)
 
@@ -79,6 +87,25 @@ def skeleton_the_long_way(text: str) -> str:
 @given(text=st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text(max_size=16))
 def test_skeleton_of_ascii_text_is_the_tr39_skeleton(text: str) -> None:
     assert skeleton.__wrapped__(text) == skeleton_the_long_way(text)
+
+
+# Names built around the list's own rules (exceptions, wildcards, multi-label suffixes),
+# in any case, with empty labels and trailing dots.
+RULES = sorted(_PSL._publicsuffix)
+labels = st.sampled_from(("www", "city", "mail", "kobe", "jp", "co", "uk", "ck", "x", "Ab-c"))
+suffixes = st.sampled_from(RULES).map(lambda rule: rule.lstrip("!").removeprefix("*."))
+domain_names = st.builds(
+    lambda prefix, suffix, end: ".".join([*prefix, suffix]) + end,
+    st.lists(labels | st.text(alphabet="abcXYZ-", max_size=4), max_size=3),
+    suffixes | labels | st.text(alphabet="abc.", max_size=8),
+    st.sampled_from(("", "", ".", "..")),
+)
+
+
+@MANY
+@given(domain=domain_names)
+def test_private_suffix_is_the_public_suffix_lists(domain: str) -> None:
+    assert private_suffix(domain) == _PSL.privatesuffix(domain)
 
 
 def test_replaced_settings_are_freed_without_a_garbage_collection() -> None:

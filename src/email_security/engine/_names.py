@@ -55,7 +55,45 @@ def parent_domains(domain: str) -> list[str]:
 @lru_cache(maxsize=65_536)
 def organisational_domain(domain: str) -> str:
     """The registrable domain (Public Suffix List), for relaxed DMARC-style alignment."""
-    return _PSL.privatesuffix(domain) or domain
+    return private_suffix(domain) or domain
+
+
+# The library's own rules, read once: its look-up, in plain Python, cost as much as the rest
+# of a look-alike check; compiled here, it is several times cheaper.
+_SUFFIX_RULES: frozenset[str] = _PSL._publicsuffix
+_MOST_LABELS: int = _PSL._maxlabel
+
+
+def private_suffix(domain: str) -> str | None:
+    """`PublicSuffixList.privatesuffix` of a str, by the same rules (a property test holds
+    them equal): the public suffix and one label more, None when there is no such part."""
+    if domain.endswith("."):
+        domain = domain[:-1]
+    labels = domain.lower().split(".")
+    if "" in labels:
+        return None
+    public = _public_labels(labels)
+    if len(labels) < public + 1:
+        return None
+    return ".".join(labels[-(public + 1) :])
+
+
+def _public_labels(labels: list[str]) -> int:
+    """How many labels from the right are a public suffix; wildcards first, then exact
+    rules, then exceptions, longest first; an unknown top-level domain counts as public."""
+    count = len(labels)
+    if count == 1:
+        return 1
+    for start in range(max(0, count - (_MOST_LABELS + 1)), count):
+        depth = count - start
+        name = ".".join(labels[start:])
+        if "!" + name in _SUFFIX_RULES:
+            return depth - 1  # an exception: its parent is the public suffix
+        if "*." + name in _SUFFIX_RULES:
+            return depth + 1 if start > 0 else depth
+        if name in _SUFFIX_RULES:
+            return depth
+    return 1
 
 
 @lru_cache(maxsize=16_384)
