@@ -29,6 +29,7 @@ def main() -> None:
         built = Path(scratch) / "built"
         # setuptools reads the configuration of the working directory; SOURCE_ROOT has none.
         os.chdir(SOURCE_ROOT)
+        os.environ["MYPY_CACHE_DIR"] = str(Path(scratch) / "mypy-cache")
         modules = [f"email_security/engine/{name}.py" for name in _native.COMPILED_MODULES]
         extensions = mypycify(
             modules,

@@ -30,7 +30,7 @@ from email_security.engine._names import (
     skeleton,
     unicode_domain,
 )
-from email_security.patterns import IPNetwork, parse_network
+from email_security.patterns import parse_network
 
 __all__ = ["CompiledSettings", "compile_settings"]
 
@@ -66,7 +66,15 @@ class Identity:
 class Protected:
     entry: ProtectedDomain
     domain: str
-    networks: tuple[IPNetwork, ...]
+    # ip_restrictions, each as (IP version, network address, netmask) in integers
+    networks: tuple[tuple[int, int, int], ...]
+
+    def allows(self, version: int, value: int) -> bool:
+        """Whether ip_restrictions hold the address `value` of IP `version`."""
+        return any(
+            version == network_version and value & netmask == network
+            for network_version, network, netmask in self.networks
+        )
 
 
 @dataclass(frozen=True)
@@ -238,9 +246,10 @@ def compile_settings(settings: Settings, thresholds: Thresholds | None = None) -
         networks = []
         for text in domain.ip_restrictions:
             try:
-                networks.append(parse_network(text))
+                network = parse_network(text)
             except ValueError:
                 continue
+            networks.append((network.version, int(network.network_address), int(network.netmask)))
         item = Protected(domain, domain_key(domain.domain), tuple(networks))
         protected[item.domain] = item
     restrictions: dict[str, list[Restriction]] = defaultdict(list)

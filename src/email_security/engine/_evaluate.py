@@ -28,7 +28,7 @@ from email_security.engine._names import (
     display_name_key,
     domain_key,
     domain_of,
-    ip_key,
+    ip_value,
     organisational_domain,
 )
 
@@ -189,17 +189,39 @@ def evaluate(message: Message, compiled: CompiledSettings) -> Verdict:
                 decided = decision.decide(restricted)
             decisions[key] = decided
         verdicts.append(
-            RecipientVerdict(
-                recipient=recipient.address,
-                protected_domain=protected.entry.id if protected else None,
-                disposition=decided.disposition,
-                action=decided.action(protected),
-                attributes=decided.attributes,
-                matches=decided.matches,
-                client_ip=client_ip,
+            _recipient_verdict(
+                recipient.address,
+                protected.entry.id if protected else None,
+                decided.disposition,
+                decided.action(protected),
+                decided.attributes,
+                decided.matches,
+                client_ip,
             )
         )
     return Verdict(settings_version=compiled.version, recipients=tuple(verdicts))
+
+
+def _recipient_verdict(
+    recipient: str,
+    protected_domain: str | None,
+    disposition: str,
+    action: str,
+    attributes: tuple[str, ...],
+    matches: tuple[Match, ...],
+    client_ip: str | None,
+) -> RecipientVerdict:
+    """RecipientVerdict(...) without its __init__, which the dataclass module writes in
+    Python even for a compiled class: set here, each field is a compiled store."""
+    verdict = RecipientVerdict.__new__(RecipientVerdict)
+    verdict.recipient = recipient
+    verdict.protected_domain = protected_domain
+    verdict.disposition = disposition
+    verdict.action = action
+    verdict.attributes = attributes
+    verdict.matches = matches
+    verdict.client_ip = client_ip
+    return verdict
 
 
 @dataclass(slots=True)
@@ -305,13 +327,13 @@ class _Decision:
     def _ip_restrictions(self, protected: Protected) -> None:
         pattern = ",".join(protected.entry.ip_restrictions)
         hit = _Hit("domains", protected.entry, pattern, "client_ip")
-        address = ip_key(self.client_ip) if self.client_ip else None
+        address = ip_value(self.client_ip) if self.client_ip else None  # (version, int, text)
         if address is None:
             hit.honored, hit.reason = False, "client IP unknown: ip_restrictions not enforced"
-        elif any(address.version == n.version and address in n for n in protected.networks):
-            hit.reason = f"{address} is inside ip_restrictions"
+        elif protected.allows(address[0], address[1]):
+            hit.reason = f"{address[2]} is inside ip_restrictions"
         else:
-            hit.reason = f"{address} is outside ip_restrictions: dropped"
+            hit.reason = f"{address[2]} is outside ip_restrictions: dropped"
             self.drop = True
             self.attributes.append("IP_RESTRICTION")
         self.hits.append(hit)
