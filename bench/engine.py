@@ -511,6 +511,8 @@ class Config:
     evaluations: list[int] = field(default_factory=list)  # per round
     seconds: list[float] = field(default_factory=list)  # per round, perf_counter
     cpu_seconds: list[float] = field(default_factory=list)  # per round, this thread's CPU time
+    full_collections: int = 0  # of the oldest generation, while this configuration was timed
+    collection_seconds: float = 0.0
 
     def rate(self) -> float:
         return sum(self.evaluations) / sum(self.seconds)
@@ -537,6 +539,24 @@ def messages_of(config: Config) -> Iterator[list[Message]]:
         yield single_recipient(batch) if config.single else batch
 
 
+class FullCollections:
+    """Collections of the oldest generation, charged to the configuration being timed: they
+    walk every object alive, the other configurations' indexes included."""
+
+    timing: Config | None = None
+    _started = 0.0
+
+    @classmethod
+    def observe(cls, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2 or cls.timing is None:
+            return
+        if phase == "start":
+            cls._started = time.perf_counter()
+        else:
+            cls.timing.full_collections += 1
+            cls.timing.collection_seconds += time.perf_counter() - cls._started
+
+
 def run_for(config: Config, seconds: float) -> None:
     """Evaluate new messages until `seconds` of evaluation time have passed."""
     compiled = config.compiled
@@ -547,8 +567,10 @@ def run_for(config: Config, seconds: float) -> None:
             part = batch[start : start + CHECK]
             cpu_started = time.thread_time()
             started = time.perf_counter()
+            FullCollections.timing = config
             for message in part:
                 evaluate(message, compiled)
+            FullCollections.timing = None
             spent += time.perf_counter() - started
             cpu += time.thread_time() - cpu_started
             done += len(part)
@@ -568,6 +590,7 @@ def measure(configs: list[Config], seconds: float, rounds: int) -> None:
     """Interleaved rounds, the order reversed every other round."""
     for config in configs:
         warm_up(config, 2000)
+    gc.callbacks.append(FullCollections.observe)
     for round_ in range(rounds):
         order = configs if round_ % 2 == 0 else configs[::-1]
         for config in order:
@@ -791,6 +814,18 @@ def report(
             f"| {rate_cell(every)} | {1e6 / every.rate():.1f} "
             f"| {rate_cell(one)} | {1e6 / one.rate():.1f} | {share:.0%} |"
         )
+    collected = [c for c in configs if c.full_collections]
+    print(
+        "\nfull garbage collections while timed: "
+        + (
+            ", ".join(
+                f"{c.label} {'one' if c.single else 'all'}: {c.full_collections} "
+                f"({c.collection_seconds:.2f} s)"
+                for c in collected
+            )
+            or "none"
+        )
+    )
     print()
     if 100_000 in sizes:
         mixed = rows["mixed 100,000", False]

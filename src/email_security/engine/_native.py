@@ -1,7 +1,7 @@
 """Whether the engine's hot modules run compiled.
 
 `make install` compiles them with mypyc (tools/compile_engine.py): the same code, about
-1.4x faster. The compiled modules are used only when they were built from the sources as
+1.6x faster. The compiled modules are used only when they were built from the sources as
 they are now, so an edited module never runs stale; otherwise, or with
 EMAIL_SECURITY_PURE_PYTHON set, the engine runs as plain Python.
 """
