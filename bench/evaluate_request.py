@@ -16,10 +16,9 @@ import asyncio
 import json
 import statistics
 import time
-from typing import Any
 
 import fastapi.routing
-from harness import run_each_database
+from harness import asgi_call, asgi_scope, inline, run_each_database
 from sqlalchemy import event
 
 import email_security.evaluation.routes
@@ -32,46 +31,6 @@ from email_security.resources import RESOURCES
 
 ACCOUNT = "bench"
 SENDERS = 100
-
-
-def request(token: str) -> dict[str, Any]:
-    path = f"/client/v4/accounts/{ACCOUNT}/email-security/evaluate"
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"bench"),
-            (b"authorization", f"Bearer {token}".encode()),
-            (b"content-type", b"application/json"),
-        ],
-        "server": ("127.0.0.1", 80),
-        "client": ("127.0.0.1", 1),
-        "state": {},
-    }
-
-
-async def call(app: Any, scope: dict[str, Any], body: bytes) -> None:
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    assert sent[0]["status"] == 200, sent
-
-
-async def inline(function: Any, /, *args: Any, **kwargs: Any) -> Any:
-    return function(*args, **kwargs)
 
 
 def counted(database: Database) -> list[int]:
@@ -105,7 +64,8 @@ async def measure(database_label: str, url: str, batches: int, batch: int) -> No
         ).encode()
         for n in range(SENDERS)
     ]
-    scope = request(token)
+    path = f"/client/v4/accounts/{ACCOUNT}/email-security/evaluate"
+    scope = asgi_scope("POST", path, token, content_type=b"application/json")
     instances = {}
     for label in ("pushed", "read"):
         database = Database(url)
@@ -117,13 +77,13 @@ async def measure(database_label: str, url: str, batches: int, batch: int) -> No
         statements = {label: counted(database) for label, (_, database) in instances.items()}
         for label, (app, _) in instances.items():
             for body in bodies:
-                await call(app, scope, body)  # warm: index, token cache, sender caches
+                await asgi_call(app, scope, body)  # warm: index, token cache, sender caches
             statements[label][0] = 0
         for _ in range(batches):
             for label, (app, _) in instances.items():
                 started = time.perf_counter()
                 for n in range(batch):
-                    await call(app, scope, bodies[n % SENDERS])
+                    await asgi_call(app, scope, bodies[n % SENDERS])
                 times[label].append((time.perf_counter() - started) / batch * 1e6)
     print(f"\n{database_label}\n")
     print("| version | µs per request, median batch | quartiles | SQL statements per request |")

@@ -1,4 +1,5 @@
-"""What the HTTP benchmarks share: fresh databases, a token, a real server, wrk.
+"""What the HTTP benchmarks share: fresh databases, a token, a real server, wrk, and calls
+of the app in-process.
 
 Databases: a SQLite file in a scratch folder, and a new database on the PostgreSQL server
 named by --postgres (default: EMAIL_SECURITY_TEST_POSTGRES_URL, else the local server).
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -142,3 +144,48 @@ def wrk(url: str, *, seconds: int, connections: int, lua: str, env: dict[str, st
         raise RuntimeError(f"unexpected wrk output:\n{output}")
     requests, errors = int(found.group(1)), int(found.group(2))
     return WrkResult(requests, errors, seconds, float(found.group(3)), float(found.group(4)))
+
+
+# --- the app called in-process: no sockets, no uvicorn -------------------------------------
+
+
+def asgi_scope(
+    method: str, path: str, token: str, query: bytes = b"", content_type: bytes | None = None
+) -> dict[str, Any]:
+    headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
+    if content_type is not None:
+        headers.append((b"content-type", content_type))
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query,
+        "root_path": "",
+        "headers": headers,
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1),
+        "state": {},
+    }
+
+
+async def asgi_call(app: Any, scope: dict[str, Any], body: bytes = b"") -> None:
+    """One request; it must succeed."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 200, sent
+
+
+async def inline(function: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """Stands in for run_in_threadpool, so that the whole request runs on one thread."""
+    return function(*args, **kwargs)

@@ -13,10 +13,9 @@ import argparse
 import asyncio
 import json
 import random
-from typing import Any
 
 import fastapi.routing
-from harness import run_each_database
+from harness import asgi_call, asgi_scope, inline, run_each_database
 from listing import entry
 from pyinstrument import Profiler
 from sqlalchemy import select
@@ -30,41 +29,6 @@ from email_security.resources import RESOURCES
 from email_security.resources.allow_policies import AllowPolicy
 
 ACCOUNT = "profiled"
-
-
-def scope(path: str, query: bytes, token: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())],
-        "server": ("127.0.0.1", 80),
-        "client": ("127.0.0.1", 1),
-        "state": {},
-    }
-
-
-async def call(app: Any, request: dict[str, Any]) -> None:
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(request, receive, send)
-    assert sent[0]["status"] == 200, sent
-
-
-async def inline(function: Any, /, *args: Any, **kwargs: Any) -> Any:
-    return function(*args, **kwargs)
 
 
 async def profile(url: str, requests: int) -> None:
@@ -82,15 +46,15 @@ async def profile(url: str, requests: int) -> None:
         entry_id = connection.scalar(select(AllowPolicy.id).limit(1))
     entry_path = f"{base}/{entry_id}"
     for name, request in (
-        ("GET one entry", scope(entry_path, b"", token)),
-        ("GET list, per_page=50", scope(base, b"per_page=50", token)),
+        ("GET one entry", asgi_scope("GET", entry_path, token)),
+        ("GET list, per_page=50", asgi_scope("GET", base, token, b"per_page=50")),
     ):
         for _ in range(200):
-            await call(app, request)
+            await asgi_call(app, request)
         profiler = Profiler(interval=0.0002, async_mode="disabled")
         profiler.start()
         for _ in range(requests):
-            await call(app, request)
+            await asgi_call(app, request)
         profiler.stop()
         print(f"\n=== {name}: {requests} requests ===")
         text = profiler.output_text(
