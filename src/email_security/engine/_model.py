@@ -148,8 +148,8 @@ class Message:
 
 
 # --- the verdict ----------------------------------------------------------------------------
-# Plain records, to be read: not frozen, since the compiled engine builds a frozen dataclass
-# through a Python-level __setattr__ per field, twice the cost of the rest of a verdict.
+# Plain records, to be read: not frozen. Compiled, a frozen dataclass is built through
+# object.__setattr__ per field, in Python: RecipientVerdict alone took 12% of an evaluation.
 
 
 @dataclass

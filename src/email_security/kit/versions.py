@@ -90,6 +90,7 @@ class VersionWatcher:
         self._engine = engine
         self._versions = versions
         self._stop = threading.Event()
+        self._failures = 0  # in a row, for the delay before reconnecting
         self._thread = threading.Thread(
             target=self._run, name="settings-version-watcher", daemon=True
         )
@@ -103,12 +104,10 @@ class VersionWatcher:
         self._versions.reset(live=False)
 
     def _run(self) -> None:
-        failures = 0
         while not self._stop.is_set():
             try:
                 connection = self._engine.raw_connection()
                 connection.detach()  # held for as long as the watcher runs
-                failures = 0
                 try:
                     if self._engine.dialect.name == "sqlite":
                         self._poll(connection.dbapi_connection)
@@ -118,8 +117,8 @@ class VersionWatcher:
                     connection.close()
             except Exception:
                 self._versions.reset(live=False)
-                delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
-                failures += 1
+                delay = RECONNECT_SECONDS[min(self._failures, len(RECONNECT_SECONDS) - 1)]
+                self._failures += 1
                 log.warning("settings version watcher lost its connection", exc_info=True)
                 self._stop.wait(delay)
 
@@ -128,7 +127,7 @@ class VersionWatcher:
         connection.execute(f"SET application_name = '{WATCHER_NAME}'")
         connection.execute(f"LISTEN {CHANNEL}")
         # Changes committed from here on are announced; earlier ones are read afresh.
-        self._versions.reset(live=True)
+        self._go_live()
         while not self._stop.is_set():
             for notice in connection.notifies(timeout=LISTEN_WAIT_SECONDS):
                 announced = _announced(notice.payload)
@@ -136,12 +135,16 @@ class VersionWatcher:
                     self._versions.advance(*announced)
             connection.execute("SELECT 1")  # a dropped connection shows here, not silently
 
+    def _go_live(self) -> None:
+        self._failures = 0
+        self._versions.reset(live=True)
+
     def _poll(self, connection: Any) -> None:
         def data_version() -> int:
             return int(connection.execute("PRAGMA data_version").fetchone()[0])
 
         seen = data_version()
-        self._versions.reset(live=True)
+        self._go_live()
         while not self._stop.wait(SQLITE_POLL_SECONDS):
             now = data_version()
             if now != seen:
