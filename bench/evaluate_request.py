@@ -23,10 +23,11 @@ from sqlalchemy import event
 
 import email_security.evaluation.routes
 from email_security.app import create_app
+from email_security.auth.tokens import create_token
 from email_security.config import Settings
-from email_security.kit.auth import create_token
+from email_security.core.bulk_import import import_entries
+from email_security.evaluation.versions import SettingsWrites
 from email_security.kit.db import Database
-from email_security.kit.importer import import_entries
 from email_security.resources import RESOURCES
 
 ACCOUNT = "bench"
@@ -52,7 +53,7 @@ async def measure(database_label: str, url: str, batches: int, batch: int) -> No
         ).encode()
         for n in range(1000)
     ]
-    import_entries(setup, blocked, ACCOUNT, lines)
+    import_entries(setup, SettingsWrites(setup), blocked, ACCOUNT, lines)
     with setup.write() as session:
         token = create_token(session, ACCOUNT, read_only=True)
     setup.dispose()
@@ -70,8 +71,8 @@ async def measure(database_label: str, url: str, batches: int, batch: int) -> No
     for label in ("pushed", "read"):
         database = Database(url)
         instances[label] = (create_app(Settings(database_url=url), database=database), database)
-    pushed_database = instances["pushed"][1]
-    with pushed_database.watching_settings_versions():
+    pushed_app = instances["pushed"][0]
+    with pushed_app.state.index_cache.watching():
         await asyncio.sleep(0.5)  # let the watcher connect
         times: dict[str, list[float]] = {label: [] for label in instances}
         statements = {label: counted(database) for label, (_, database) in instances.items()}

@@ -26,10 +26,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from email_security.app import create_app
+from email_security.auth.tokens import create_token
 from email_security.config import Settings, normalise_database_url
-from email_security.kit.auth import create_token
 from email_security.kit.db import Database
-from email_security.kit.migrate import upgrade
+from email_security.migrations import upgrade
 
 POSTGRES_ENV = "EMAIL_SECURITY_TEST_POSTGRES_URL"
 SETTINGS_PATH = "/client/v4/accounts/{account}/email-security/settings"

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from email_security.kit.auth import create_token
+from email_security.auth.tokens import create_token
 from email_security.kit.db import Database
 from tests.conftest import SETTINGS_PATH, Account, new_account
 from tests.server_process import EVALUATE_BODY, ServerProcess, settings_version

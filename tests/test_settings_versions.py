@@ -13,8 +13,8 @@ from sqlalchemy import event, text
 
 from email_security.app import create_app
 from email_security.config import Settings
+from email_security.evaluation.versions import WATCHER_NAME, SettingsVersions
 from email_security.kit.db import Database
-from email_security.kit.versions import WATCHER_NAME, SettingsVersions
 from tests.conftest import Api
 from tests.test_evaluate_api import block, message, only_verdict
 

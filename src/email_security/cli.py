@@ -42,7 +42,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration to EMAIL_SECURITY_DATABASE_URL."""
-    from email_security.kit.migrate import upgrade
+    from email_security.migrations import upgrade
 
     upgrade(Settings.from_env().database_url)
     typer.echo("database is up to date")
@@ -58,7 +58,7 @@ def tokens_create(
 ) -> None:
     """Create an API token; the token is printed once, as the last line."""
     _check_account_id(account)
-    from email_security.kit.auth import create_token
+    from email_security.auth.tokens import create_token
     from email_security.kit.db import Database
 
     database = Database(Settings.from_env().database_url)
@@ -75,7 +75,7 @@ def tokens_bootstrap(
     account: Annotated[str | None, typer.Option(help="Account id (default: a new one)")] = None,
 ) -> None:
     """Create and print a first edit token, unless any token exists already."""
-    from email_security.kit.auth import any_token_exists, create_token
+    from email_security.auth.tokens import any_token_exists, create_token
     from email_security.kit.db import Database
 
     database = Database(Settings.from_env().database_url)
@@ -130,8 +130,9 @@ def evaluate(
         raise typer.Exit(2) from None
     settings = Settings.from_env()
     database = Database(settings.database_url)
-    with database.read() as session:
-        compiled = engine.compile_settings(load_settings(session, account), settings.thresholds())
+    with database.read() as connection:
+        account_settings = load_settings(connection, account)
+    compiled = engine.compile_settings(account_settings, settings.thresholds())
     database.dispose()
     verdict = engine.evaluate(message, compiled)
     if output == "json":
@@ -155,8 +156,9 @@ def import_command(
     import sys
     import time
 
+    from email_security.core.bulk_import import ImportFailed, import_entries
+    from email_security.evaluation.versions import SettingsWrites
     from email_security.kit.db import Database
-    from email_security.kit.importer import ImportFailed, import_entries
     from email_security.resources import RESOURCES
 
     _check_account_id(account)
@@ -168,7 +170,8 @@ def import_command(
     started = time.monotonic()
     try:
         with sys.stdin.buffer if entries_file == "-" else open(entries_file, "rb") as lines:
-            count = import_entries(database, resources[resource_name], account, lines)
+            writes = SettingsWrites(database)
+            count = import_entries(database, writes, resources[resource_name], account, lines)
     except OSError as exc:
         typer.echo(f"cannot read {entries_file}: {exc.strerror}", err=True)
         raise typer.Exit(2) from None

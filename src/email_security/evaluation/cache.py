@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from email_security import engine
 from email_security.evaluation.loader import load_settings
-from email_security.kit.accounts import settings_version
+from email_security.evaluation.versions import (
+    SettingsVersions,
+    SettingsWrites,
+    VersionWatcher,
+    settings_version,
+)
 from email_security.kit.db import Database
 
 
 class IndexCache:
-    """Thread-safe; at most one build per account at a time, least recently used evicted."""
+    """Thread-safe; at most one build per account at a time, least recently used evicted.
+
+    `versions` is this instance's board of settings versions: `writes` tell it of their
+    commits, and `watching()` keeps it current with the other instances' writes.
+    """
 
     def __init__(
         self, database: Database, thresholds: engine.Thresholds, max_accounts: int = 256
@@ -24,14 +35,41 @@ class IndexCache:
         self._guard = threading.Lock()
         self._build_locks: dict[str, threading.Lock] = {}
         self.builds = 0  # how many indexes were compiled: a figure for tests and monitoring
+        self.versions = SettingsVersions()
+        self.writes = SettingsWrites(database, self.versions)
+        self._watchers = 0
+        self._watcher: VersionWatcher | None = None
+
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """Hear of other instances' writes while inside (without, versions are read).
+
+        Nested uses (an app's lifespan run again while it runs) share one watcher, stopped
+        when the last of them leaves: stopping it makes the board forget everything.
+        """
+        with self._guard:
+            if self._watchers == 0:
+                self._watcher = VersionWatcher(self._database.engine, self.versions)
+                self._watcher.start()
+            self._watchers += 1
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._watchers -= 1
+                last, self._watcher = (
+                    (self._watcher, None) if self._watchers == 0 else (None, self._watcher)
+                )
+            if last is not None:
+                last.stop()
 
     def get(self, account_id: str) -> engine.CompiledSettings:
         """The account's index, as of its current settings version.
 
-        Once warm, no query: the version comes from the database's board of versions, which
+        Once warm, no query: the version comes from this instance's board, which
         writes and the version watcher keep current. Without a live watcher it is read.
         """
-        versions = self._database.settings_versions
+        versions = self.versions
         known = versions.current(account_id)
         if known is None:
             epoch = versions.epoch
@@ -45,8 +83,8 @@ class IndexCache:
             compiled = self._fresh(account_id, known)
             if compiled is None:
                 epoch = versions.epoch
-                with self._database.read() as session:
-                    settings = load_settings(session, account_id)
+                with self._database.read() as connection:
+                    settings = load_settings(connection, account_id)
                 compiled = engine.compile_settings(settings, self._thresholds)
                 versions.learn(account_id, compiled.version, epoch)
                 self._store(account_id, compiled)

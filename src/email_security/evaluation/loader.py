@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from email_security import engine
-from email_security.kit.accounts import settings_version
+from email_security.evaluation.versions import settings_version
 from email_security.resources.allow_policies import AllowPolicy
-from email_security.resources.block_senders import BlockSender
+from email_security.resources.block_senders import BlockedSender
 from email_security.resources.domains import Domain
 from email_security.resources.impersonation_registry import ImpersonationEntry
 from email_security.resources.sending_domain_restrictions import SendingDomainRestriction
@@ -49,7 +49,7 @@ def load_settings(connection: Connection, account_id: str) -> engine.Settings:
         allow_policies=_rows(
             connection, account_id, AllowPolicy, (*pattern, *flags), engine.AllowPolicy
         ),
-        block_senders=_rows(connection, account_id, BlockSender, pattern, engine.BlockedSender),
+        block_senders=_rows(connection, account_id, BlockedSender, pattern, engine.BlockedSender),
         trusted_domains=_rows(
             connection,
             account_id,

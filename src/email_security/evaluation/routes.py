@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from email_security import engine
+from email_security.auth.access import Principal, ReadAccess
 from email_security.evaluation.cache import IndexCache
 from email_security.evaluation.schemas import (
     MAX_RECIPIENTS,
@@ -19,11 +20,10 @@ from email_security.evaluation.schemas import (
     EvaluateRequest,
     verdict_json,
 )
-from email_security.kit.auth import Principal, ReadAccess
 from email_security.kit.envelope import Envelope, envelope_response
 from email_security.kit.errors import BadRequest
-from email_security.kit.routes import ERROR_RESPONSES
-from email_security.kit.strict import StrictRoute, parse_json
+from email_security.kit.openapi import ERROR_RESPONSES
+from email_security.kit.requests import StrictRoute, parse_json
 
 RFC822 = "message/rfc822"
 

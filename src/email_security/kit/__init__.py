@@ -1,1 +1,1 @@
-"""What every resource shares: storage, envelope, errors, listing, batch, auth."""
+"""Domain-free infrastructure: storage, request reading, the envelope, errors, OpenAPI."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -13,8 +13,6 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
-
-from email_security.kit.versions import SettingsVersions, VersionWatcher
 
 # Stable constraint names make migrations portable between SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -28,8 +26,8 @@ NAMING_CONVENTION = {
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "email_security_write"
 _SINGLE_STATEMENT_OPTION = "email_security_single_statement"
-# Session.info key: the settings versions a write transaction committed, by account.
-COMMITTED_VERSIONS = "email_security_committed_versions"
+# Session.info key: what to run once a write transaction has committed.
+_AFTER_COMMIT = "email_security_after_commit"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -80,8 +78,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        # NORMAL is durable across process crashes in WAL mode (only power loss can drop
-        # the last commits); FULL makes every commit survive power loss too.
+        # FULL: an acknowledged commit survives power loss too. NORMAL would be durable
+        # across process crashes only (in WAL mode power loss can drop the last commits).
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
         # SQLite's lower() folds ASCII only; case-insensitive search must fold "Ü" too,
@@ -126,10 +124,6 @@ class Database:
         # One writer at a time inside this process: SQLite allows only one anyway, and
         # queueing here is fairer than many threads sleeping in busy_timeout.
         self._sqlite_write_lock = threading.Lock()
-        self.settings_versions = SettingsVersions()
-        self._watch_guard = threading.Lock()
-        self._watchers = 0
-        self._watcher: VersionWatcher | None = None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -166,26 +160,14 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
-            for account_id, version in session.info.pop(COMMITTED_VERSIONS, {}).items():
-                self.settings_versions.advance(account_id, version)
+            for callback in session.info.pop(_AFTER_COMMIT, ()):
+                callback()
 
-    @contextmanager
-    def watching_settings_versions(self) -> Iterator[None]:
-        """Keep `settings_versions` current while inside; apps sharing a database share
-        one watcher, stopped when the last of them leaves."""
-        with self._watch_guard:
-            if self._watchers == 0:
-                self._watcher = VersionWatcher(self.engine, self.settings_versions)
-                self._watcher.start()
-            self._watchers += 1
-        try:
-            yield
-        finally:
-            with self._watch_guard:
-                self._watchers -= 1
-                if self._watchers == 0 and self._watcher is not None:
-                    self._watcher.stop()
-                    self._watcher = None
+    @staticmethod
+    def after_commit(session: Session, callback: Callable[[], None]) -> None:
+        """Run `callback` once the write transaction of `session` has committed (never if
+        it rolls back)."""
+        session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
     def dispose(self) -> None:
         self.engine.dispose()

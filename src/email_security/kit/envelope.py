@@ -16,6 +16,14 @@ class ResponseMessage(BaseModel):
     message: str
 
 
+class ErrorSource(BaseModel):
+    pointer: str  # a JSON pointer into the request, e.g. /posts/3/pattern
+
+
+class ErrorMessage(ResponseMessage):
+    source: ErrorSource | None = None  # present when the error is about one input field
+
+
 class ResultInfo(BaseModel):
     count: int
     page: int
@@ -36,6 +44,15 @@ class ListEnvelope(Envelope[list[T]], Generic[T]):
     """`ListEnvelope[Out]`: `result` is a list of `Out`."""
 
     result_info: ResultInfo
+
+
+class ErrorEnvelope(BaseModel):
+    """Documents the failure envelope; rendered by `error_response`."""
+
+    success: bool
+    errors: list[ErrorMessage]
+    messages: list[ResponseMessage]
+    result: None
 
 
 class JSONResponse(Response):

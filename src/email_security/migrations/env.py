@@ -7,9 +7,9 @@ from typing import Any
 from alembic import context
 from sqlalchemy import create_engine
 
-import email_security.kit.auth
-import email_security.kit.counts
-import email_security.resources  # noqa: F401  (registers every settings table)
+import email_security.auth.tokens
+import email_security.core.counts
+import email_security.resources  # noqa: F401  (registers every table)
 from email_security.kit.db import Base
 
 # Several instances may start at once against one PostgreSQL; one of them migrates.

@@ -6,16 +6,10 @@ from pydantic import Field
 from sqlalchemy import Boolean
 from sqlalchemy.orm import Mapped, mapped_column
 
+from email_security.core.listing import flag
+from email_security.core.resource import Resource
+from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
-from email_security.kit.fields import QueryBool
-from email_security.kit.resource import (
-    Filter,
-    Resource,
-    SettingsRow,
-    account_indexes,
-    equals,
-    filter_indexes,
-)
 from email_security.resources.sender_patterns import (
     SenderPatternColumns,
     SenderPatternInput,
@@ -29,10 +23,6 @@ FLAGS = ("is_acceptable_sender", "is_exempt_recipient", "is_trusted_sender", "ve
 
 class AllowPolicy(SenderPatternColumns, SettingsRow, Base):
     __tablename__ = "allow_policies"
-    __table_args__ = (
-        *account_indexes("allow_policies", "created_at", "pattern"),
-        *filter_indexes("allow_policies", *FLAGS, "pattern_type"),
-    )
 
     is_acceptable_sender: Mapped[bool] = mapped_column(Boolean)
     is_exempt_recipient: Mapped[bool] = mapped_column(Boolean)
@@ -62,6 +52,8 @@ class AllowPolicyCreate(SenderPatternInput):
 
 
 class AllowPolicyOut(SenderPatternOut):
+    read_from = {**SenderPatternOut.read_from, **DEPRECATED_ALIASES}
+
     is_acceptable_sender: bool
     is_exempt_recipient: bool
     is_trusted_sender: bool
@@ -72,16 +64,15 @@ class AllowPolicyOut(SenderPatternOut):
 
 
 resource = Resource(
-    name="allow_policies",
     title="allow policy",
     id_param="policy_id",
     model=AllowPolicy,
     create=AllowPolicyCreate,
     output=AllowPolicyOut,
-    sorts={"pattern": AllowPolicy.pattern, "created_at": AllowPolicy.created_at},
+    sorts={"pattern": AllowPolicy.pattern},
     search=(AllowPolicy.pattern, AllowPolicy.comments),
     filters={
-        **{flag: Filter(QueryBool, equals(getattr(AllowPolicy, flag))) for flag in FLAGS},
+        **{name: flag(getattr(AllowPolicy, name)) for name in FLAGS},
         **sender_pattern_filters(AllowPolicy),
     },
     normalise=normalise_sender_pattern,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from email_security.core.resource import Resource
+from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
-from email_security.kit.resource import Resource, SettingsRow, account_indexes, filter_indexes
 from email_security.resources.sender_patterns import (
     SenderPatternColumns,
     SenderPatternInput,
@@ -13,31 +14,26 @@ from email_security.resources.sender_patterns import (
 )
 
 
-class BlockSender(SenderPatternColumns, SettingsRow, Base):
+class BlockedSender(SenderPatternColumns, SettingsRow, Base):
     __tablename__ = "block_senders"
-    __table_args__ = (
-        *account_indexes("block_senders", "created_at", "pattern"),
-        *filter_indexes("block_senders", "pattern_type"),
-    )
 
 
-class BlockSenderCreate(SenderPatternInput):
+class BlockedSenderCreate(SenderPatternInput):
     pass
 
 
-class BlockSenderOut(SenderPatternOut):
+class BlockedSenderOut(SenderPatternOut):
     pass
 
 
 resource = Resource(
-    name="block_senders",
     title="blocked sender",
     id_param="pattern_id",
-    model=BlockSender,
-    create=BlockSenderCreate,
-    output=BlockSenderOut,
-    sorts={"pattern": BlockSender.pattern, "created_at": BlockSender.created_at},
-    search=(BlockSender.pattern, BlockSender.comments),
-    filters=sender_pattern_filters(BlockSender),
+    model=BlockedSender,
+    create=BlockedSenderCreate,
+    output=BlockedSenderOut,
+    sorts={"pattern": BlockedSender.pattern},
+    search=(BlockedSender.pattern, BlockedSender.comments),
+    filters=sender_pattern_filters(BlockedSender),
     normalise=normalise_sender_pattern,
 )

@@ -14,25 +14,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 from starlette.responses import Response
 
-from email_security.kit.auth import ReadAccess
+from email_security.auth.access import ReadAccess
+from email_security.core.listing import Filter, contains, equals
+from email_security.core.resource import Change, FieldError, Resource, SettingsOut, normalised
+from email_security.core.service import ResourceService
+from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
 from email_security.kit.envelope import Envelope, envelope_response
 from email_security.kit.fields import PatternText, QueryText, StrictInput, Text
-from email_security.kit.resource import (
-    Change,
-    FieldError,
-    Filter,
-    Resource,
-    SettingsOut,
-    SettingsRow,
-    account_indexes,
-    contains,
-    equals,
-    filter_indexes,
-    normalised,
-)
-from email_security.kit.routes import ERROR_RESPONSES
-from email_security.kit.service import ResourceService
+from email_security.kit.openapi import ERROR_RESPONSES
 from email_security.patterns import PatternError, normalise_domain, parse_network
 
 DeliveryMode = Literal["DIRECT", "BCC", "JOURNAL", "API", "RETRO_SCAN"]
@@ -60,11 +50,7 @@ DEFAULTS = {"lookback_hops": 1, "require_tls_inbound": False, "require_tls_outbo
 
 class Domain(SettingsRow, Base):
     __tablename__ = "domains"
-    __table_args__ = (
-        *account_indexes("domains", "created_at", "domain"),
-        *filter_indexes("domains", "integration_id"),
-        UniqueConstraint("account_id", "domain", name="uq_domains_account_domain"),
-    )
+    __table_args__ = (UniqueConstraint("account_id", "domain", name="uq_domains_account_domain"),)
 
     domain: Mapped[str] = mapped_column(String(253))
     allowed_delivery_modes: Mapped[list[str]] = mapped_column(JSON)
@@ -232,24 +218,23 @@ def _add_verification(router: APIRouter, service: ResourceService) -> None:
 
 
 resource = Resource(
-    name="domains",
     title="protected domain",
     id_param="domain_id",
     model=Domain,
     create=DomainCreate,
     put=DomainPut,
     output=DomainOut,
-    sorts={"domain": Domain.domain, "created_at": Domain.created_at},
+    sorts={"domain": Domain.domain},
     search=(Domain.domain,),
     filters={
         "domain": Filter(list[QueryText], _domain_names, "Domain names (repeat the parameter)"),
-        "allowed_delivery_mode": Filter(DeliveryMode, contains(Domain.allowed_delivery_modes)),
-        "active_delivery_mode": Filter(
+        "allowed_delivery_mode": contains(Domain.allowed_delivery_modes, DeliveryMode),
+        "active_delivery_mode": contains(
+            Domain.allowed_delivery_modes,
             DeliveryMode,
-            contains(Domain.allowed_delivery_modes),
             "Every allowed delivery mode is active here, so this matches allowed_delivery_mode",
         ),
-        "integration_id": Filter(QueryText, equals(Domain.integration_id)),
+        "integration_id": equals(Domain.integration_id, QueryText),
         "status": Filter(StatusQuery, _status),
     },
     normalise=_normalise,

@@ -10,20 +10,12 @@ from sqlalchemy import BigInteger, Boolean, String
 from sqlalchemy import Text as TextColumn
 from sqlalchemy.orm import Mapped, mapped_column
 
+from email_security.core.batch import NO_BATCH
+from email_security.core.listing import equals
+from email_security.core.resource import Change, FieldError, Resource, SettingsOut, normalised
+from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
 from email_security.kit.fields import Comments, NameText, PatternText, StrictInput, Text
-from email_security.kit.resource import (
-    Change,
-    FieldError,
-    Filter,
-    Resource,
-    SettingsOut,
-    SettingsRow,
-    account_indexes,
-    equals,
-    filter_indexes,
-    normalised,
-)
 from email_security.patterns import PatternError, check_regex, normalise_email
 
 Provenance = Literal[
@@ -44,10 +36,6 @@ DirectoryNumber = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 class ImpersonationEntry(SettingsRow, Base):
     __tablename__ = "impersonation_registry"
-    __table_args__ = (
-        *account_indexes("impersonation_registry", "created_at", "name", "email"),
-        *filter_indexes("impersonation_registry", "provenance"),
-    )
 
     name: Mapped[str] = mapped_column(String(1024))
     email: Mapped[str] = mapped_column(String(1024))
@@ -108,19 +96,14 @@ def _normalise_addresses(text: str) -> str:
 
 
 resource = Resource(
-    name="impersonation_registry",
     title="impersonation registry entry",
     id_param="impersonation_registry_id",
     model=ImpersonationEntry,
     create=ImpersonationEntryCreate,
     output=ImpersonationEntryOut,
-    sorts={
-        "name": ImpersonationEntry.name,
-        "email": ImpersonationEntry.email,
-        "created_at": ImpersonationEntry.created_at,
-    },
+    sorts={"name": ImpersonationEntry.name, "email": ImpersonationEntry.email},
     search=(ImpersonationEntry.name, ImpersonationEntry.email),
-    filters={"provenance": Filter(Provenance, equals(ImpersonationEntry.provenance))},
+    filters={"provenance": equals(ImpersonationEntry.provenance, Provenance)},
     normalise=_normalise,
-    batch_operations=(),
+    batch_operations=NO_BATCH,
 )

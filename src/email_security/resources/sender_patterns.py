@@ -8,20 +8,12 @@ from typing import Any, Literal
 from sqlalchemy import Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from email_security.core.listing import Filter, equals, exact_match
+from email_security.core.resource import AliasedInput, Change, SettingsOut, normalised
 from email_security.kit.fields import Comments, PatternText
-from email_security.kit.resource import (
-    AliasedInput,
-    Change,
-    Filter,
-    SettingsOut,
-    equals,
-    exact_match,
-    normalised,
-)
-from email_security.patterns import normalise_pattern
+from email_security.patterns import PatternType, normalise_pattern
 
-# UNKNOWN is a legacy value: it may be stored and returned but never written.
-PatternType = Literal["EMAIL", "DOMAIN", "IP", "UNKNOWN"]
+# What may be written: UNKNOWN, a legacy value, may be stored and returned but not written.
 InputPatternType = Literal["EMAIL", "DOMAIN", "IP"]
 
 _PATTERN_FIELDS = ("pattern", "pattern_type", "is_regex")
@@ -50,7 +42,7 @@ class SenderPatternOut(SettingsOut):
 
 def sender_pattern_filters(model: Any) -> dict[str, Filter]:
     return {
-        "pattern_type": Filter(PatternType, equals(model.pattern_type)),
+        "pattern_type": equals(model.pattern_type, PatternType),
         "pattern": exact_match(model.pattern),
     }
 

@@ -9,17 +9,11 @@ from pydantic import Field
 from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from email_security.core.batch import DELETES_ONLY
+from email_security.core.resource import Change, FieldError, Resource, SettingsOut, normalised
+from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
 from email_security.kit.fields import Comments, PatternText, StrictInput
-from email_security.kit.resource import (
-    Change,
-    FieldError,
-    Resource,
-    SettingsOut,
-    SettingsRow,
-    account_indexes,
-    normalised,
-)
 from email_security.patterns import is_subdomain, normalise_domain
 
 MAX_EXCLUDES = 1000
@@ -27,7 +21,6 @@ MAX_EXCLUDES = 1000
 
 class SendingDomainRestriction(SettingsRow, Base):
     __tablename__ = "sending_domain_restrictions"
-    __table_args__ = account_indexes("sending_domain_restrictions", "created_at", "domain")
 
     domain: Mapped[str] = mapped_column(String(1024))
     exclude: Mapped[list[str]] = mapped_column(JSON)
@@ -64,17 +57,13 @@ def _normalise(change: Change) -> Mapping[str, Any]:
 
 
 resource = Resource(
-    name="sending_domain_restrictions",
     title="sending domain restriction",
     id_param="sending_domain_restriction_id",
     model=SendingDomainRestriction,
     create=SendingDomainRestrictionCreate,
     output=SendingDomainRestrictionOut,
-    sorts={
-        "domain": SendingDomainRestriction.domain,
-        "created_at": SendingDomainRestriction.created_at,
-    },
+    sorts={"domain": SendingDomainRestriction.domain},
     search=(SendingDomainRestriction.domain, SendingDomainRestriction.comments),
     normalise=_normalise,
-    batch_operations=("deletes",),
+    batch_operations=DELETES_ONLY,
 )

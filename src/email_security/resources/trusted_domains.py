@@ -9,29 +9,16 @@ from pydantic import Field
 from sqlalchemy import Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from email_security.core.listing import exact_match, flag
+from email_security.core.resource import Change, Resource, SettingsOut, normalised
+from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
-from email_security.kit.fields import Comments, PatternText, QueryBool, StrictInput
-from email_security.kit.resource import (
-    Change,
-    Filter,
-    Resource,
-    SettingsOut,
-    SettingsRow,
-    account_indexes,
-    equals,
-    exact_match,
-    filter_indexes,
-    normalised,
-)
+from email_security.kit.fields import Comments, PatternText, StrictInput
 from email_security.patterns import check_regex, normalise_domain
 
 
 class TrustedDomain(SettingsRow, Base):
     __tablename__ = "trusted_domains"
-    __table_args__ = (
-        *account_indexes("trusted_domains", "created_at", "pattern"),
-        *filter_indexes("trusted_domains", "is_recent", "is_similarity"),
-    )
 
     pattern: Mapped[str] = mapped_column(String(1024))
     is_regex: Mapped[bool] = mapped_column(Boolean)
@@ -67,17 +54,16 @@ def _normalise(change: Change) -> Mapping[str, Any]:
 
 
 resource = Resource(
-    name="trusted_domains",
     title="trusted domain",
     id_param="trusted_domain_id",
     model=TrustedDomain,
     create=TrustedDomainCreate,
     output=TrustedDomainOut,
-    sorts={"pattern": TrustedDomain.pattern, "created_at": TrustedDomain.created_at},
+    sorts={"pattern": TrustedDomain.pattern},
     search=(TrustedDomain.pattern, TrustedDomain.comments),
     filters={
-        "is_recent": Filter(QueryBool, equals(TrustedDomain.is_recent)),
-        "is_similarity": Filter(QueryBool, equals(TrustedDomain.is_similarity)),
+        "is_recent": flag(TrustedDomain.is_recent),
+        "is_similarity": flag(TrustedDomain.is_similarity),
         "pattern": exact_match(TrustedDomain.pattern),
     },
     normalise=_normalise,

@@ -4,7 +4,7 @@
 - entry_counts: entries per account and table, kept by triggers in the writing
   transaction (statement-level on PostgreSQL, row-level on SQLite), filled from the tables.
 - Search: trigram GIN indexes (pg_trgm) on PostgreSQL; FTS5 trigram tables kept by
-  triggers on SQLite (see email_security.kit.search).
+  triggers on SQLite (see email_security.core.search).
 
 Revision ID: 0003
 Revises: 0002

@@ -4,7 +4,8 @@ Evaluations compare a cached index against the account's settings version. Readi
 version from the database for every evaluation would cost a query each; instead the version
 is pushed to every instance:
 
-- a write commits through `Database.write`, which tells this instance's board at once, so an
+- every settings write goes through `SettingsWrites`, which moves the account's version in
+  the write's own transaction and tells this instance's board once it has committed, so an
   instance always sees its own writes;
 - on PostgreSQL every write also sends `NOTIFY` in its transaction (delivered only if it
   commits), and a listener thread in every instance advances its board;
@@ -20,7 +21,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from email_security.auth.accounts import Account, ensure_account
+from email_security.kit.db import Database
 
 CHANNEL = "email_security_settings"
 WATCHER_NAME = "email-security settings version watcher"  # its application_name
@@ -150,3 +161,44 @@ class VersionWatcher:
             if now != seen:
                 seen = now
                 self._versions.reset(live=True)
+
+
+def bump_settings_version(session: Session, account_id: str) -> int | None:
+    """The account's next version, in the write's transaction (None: no such account). On
+    PostgreSQL the row lock also serialises an account's writers, and the new version is
+    announced to every instance when, and only if, the write commits."""
+    version = session.scalar(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(settings_version=Account.settings_version + 1)
+        .returning(Account.settings_version)
+    )
+    if version is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_notify(CHANNEL, announcement(account_id, version))))
+    return version
+
+
+def settings_version(connection: Session | Connection, account_id: str) -> int:
+    version = connection.scalar(select(Account.settings_version).where(Account.id == account_id))
+    return version or 0
+
+
+class SettingsWrites:
+    """Write transactions of one account's settings: each moves the account's version in
+    the same commit and, once committed, tells `board` (this instance's)."""
+
+    def __init__(self, database: Database, board: SettingsVersions | None = None) -> None:
+        self._database = database
+        self._board = board
+
+    @contextmanager
+    def __call__(self, account_id: str, *, create_account: bool = False) -> Iterator[Session]:
+        with self._database.write() as session:
+            if create_account:
+                ensure_account(session, account_id)
+            version = bump_settings_version(session, account_id)
+            if version is not None and self._board is not None:
+                self._database.after_commit(
+                    session, partial(self._board.advance, account_id, version)
+                )
+            yield session

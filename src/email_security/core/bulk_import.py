@@ -2,7 +2,7 @@
 
 Each line is a create body, validated and normalised exactly as `POST /<resource>` does.
 Rows go in a few thousand at a time (COPY on PostgreSQL, executemany on SQLite) inside one
-write transaction that also bumps the settings version once: any bad line rolls the whole
+settings write transaction (which moves the settings version once): any bad line rolls the whole
 import back and is reported by its line number. Memory stays flat whatever the size of the
 input. The table's planner statistics are refreshed afterwards.
 """
@@ -17,12 +17,11 @@ from pydantic import ValidationError
 from sqlalchemy import Column, Table, insert
 from sqlalchemy.orm import Session
 
-from email_security.kit.accounts import bump_settings_version, ensure_account
+from email_security.core.resource import Resource
+from email_security.core.service import ResourceService, SettingsWriter
 from email_security.kit.db import Database
 from email_security.kit.errors import ApiError
-from email_security.kit.resource import Resource
-from email_security.kit.service import ResourceService
-from email_security.kit.strict import parse_json
+from email_security.kit.requests import parse_json
 
 CHUNK = 2_000
 
@@ -32,14 +31,17 @@ class ImportFailed(Exception):
 
 
 def import_entries(
-    database: Database, resource: Resource, account_id: str, lines: Iterable[bytes]
+    database: Database,
+    write: SettingsWriter,
+    resource: Resource,
+    account_id: str,
+    lines: Iterable[bytes],
 ) -> int:
-    """Import every non-blank line; returns how many entries were added."""
-    service = ResourceService(resource)
+    """Import every non-blank line (the account is created if new); returns how many
+    entries were added."""
+    service = ResourceService(resource, database)
     imported = 0
-    with database.write() as session:
-        ensure_account(session, account_id)
-        bump_settings_version(session, account_id)
+    with write(account_id, create_account=True) as session:
         chunk: list[tuple[str, dict[str, Any]]] = []
         for number, line in enumerate(lines, start=1):
             if not line.strip():

@@ -1,4 +1,4 @@
-"""API tokens: random secrets stored only as SHA-256 digests, bound to one account.
+"""Who a request is: its token checked against the account in the path, read or edit.
 
 A request authenticates with `Authorization: Bearer <token>`, or with `X-Auth-Email` and
 `X-Auth-Key` where the key is a token created with that email. A token unknown to this
@@ -9,69 +9,22 @@ database round trip on most requests.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from sqlalchemy import Boolean, ForeignKey, String, Uuid, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from email_security.kit.accounts import ACCOUNT_ID_MAX, ensure_account
-from email_security.kit.db import Base, Database, utcnow
+from email_security.auth.accounts import ACCOUNT_ID_MAX
+from email_security.auth.tokens import ApiToken, hash_token
+from email_security.kit.db import Database
 from email_security.kit.errors import PermissionDenied, RateLimited, Unauthenticated
 from email_security.kit.ratelimit import TokenBuckets
-
-TOKEN_PREFIX = "ess_"
-
-
-class ApiToken(Base):
-    __tablename__ = "api_tokens"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    account_id: Mapped[str] = mapped_column(
-        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
-    )
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    email: Mapped[str | None] = mapped_column(String(320))
-    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-def hash_token(token: str) -> str:
-    # Tokens carry 256 random bits, so a fast digest is enough: there is nothing to guess.
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def create_token(
-    session: Session, account_id: str, *, read_only: bool = False, email: str | None = None
-) -> str:
-    """Store a new token for the account (created if new) and return the secret, once."""
-    ensure_account(session, account_id)
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            account_id=account_id,
-            token_hash=hash_token(token),
-            email=email.lower() if email else None,
-            read_only=read_only,
-            created_at=utcnow(),
-        )
-    )
-    session.flush()
-    return token
-
-
-def any_token_exists(session: Session) -> bool:
-    return session.scalar(select(ApiToken.id).limit(1)) is not None
 
 
 @dataclass(frozen=True)

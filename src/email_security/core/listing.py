@@ -4,23 +4,65 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from sqlalchemy import asc, desc, func, select
+from sqlalchemy import String, asc, cast, desc, func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from email_security.kit.counts import entry_count
-from email_security.kit.fields import QueryText
-from email_security.kit.resource import Resource
-from email_security.kit.search import search_condition
+from email_security.core.counts import entry_count
+from email_security.core.search import search_condition
+from email_security.kit.fields import QueryBool, QueryText
+
+if TYPE_CHECKING:
+    from email_security.core.resource import Resource
 
 MAX_PER_PAGE = 1000
+# Every resource can be sorted by creation, and is unless the query says otherwise.
+DEFAULT_ORDER = "created_at"
 # Keeps (page - 1) * per_page inside a 64-bit OFFSET on every database.
 MAX_PAGE = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A list query parameter: its type and the SQL condition a given value selects.
+
+    `column` is set for an equality filter: the core gives the table an index for it
+    (unless the column is sorted on, whose index serves the filter as well).
+    """
+
+    annotation: Any
+    clause: Callable[[Any], ColumnElement[bool]]
+    description: str = ""
+    column: InstrumentedAttribute[Any] | None = None
+
+
+def equals(column: InstrumentedAttribute[Any], annotation: Any, description: str = "") -> Filter:
+    """Entries whose `column` equals the value."""
+    return Filter(annotation, lambda value: column == value, description, column)
+
+
+def flag(column: InstrumentedAttribute[Any]) -> Filter:
+    """A boolean column, given as `true` or `false`."""
+    return equals(column, QueryBool)
+
+
+def exact_match(column: InstrumentedAttribute[Any]) -> Filter:
+    return equals(column, QueryText, f"Entries whose {column.key} is exactly this")
+
+
+def contains(column: InstrumentedAttribute[Any], annotation: Any, description: str = "") -> Filter:
+    """For a JSON array of enum strings: entries whose array holds the value.
+
+    Matching the quoted value in the array's JSON text works the same on SQLite and
+    PostgreSQL; enum values contain no quotes, so `"BCC"` cannot match inside another one.
+    """
+    return Filter(annotation, lambda value: cast(column, String).like(f'%"{value}"%'), description)
 
 
 class ListQuery(BaseModel):
@@ -127,7 +169,7 @@ def list_page(
 ) -> Page:
     model = resource.model
     where, narrowed = conditions(resource, account_id, query, connection.dialect.name)
-    order_field = getattr(query, "order", None) or resource.default_order
+    order_field = getattr(query, "order", None) or DEFAULT_ORDER
     direction = desc if query.direction == "desc" else asc
     statement = (
         resource.select_columns.where(*where)

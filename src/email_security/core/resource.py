@@ -1,62 +1,43 @@
-"""A resource is declared once; the core derives its schemas, queries and routes from it."""
+"""A resource is declared once; the core derives its indexes, schemas, queries and routes."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from operator import attrgetter, itemgetter
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, Field, create_model, model_validator
-from sqlalchemy import ForeignKey, Index, Select, String, Uuid, cast, select
-from sqlalchemy.orm import InstrumentedAttribute, Mapped, declared_attr, mapped_column
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Select, select
+from sqlalchemy.orm import InstrumentedAttribute
 
-from email_security.kit.fields import QueryText, StrictInput
+from email_security.core.batch import EVERY_OPERATION, BatchOperation
+from email_security.core.listing import DEFAULT_ORDER, Filter
+from email_security.core.tables import add_list_indexes
+from email_security.kit.fields import StrictInput
 from email_security.patterns import PatternError
 
-BATCH_OPERATIONS = ("deletes", "patches", "puts", "posts")
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
-
-class SettingsRow:
-    """Columns every settings table has. `id` is a UUID; `account_id` scopes every query."""
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    created_at: Mapped[datetime]
-    modified_at: Mapped[datetime]
-
-    @declared_attr
-    @classmethod
-    def account_id(cls) -> Mapped[str]:
-        return mapped_column(String(64), ForeignKey("accounts.id", ondelete="CASCADE"))
+    from email_security.core.service import ResourceService
 
 
 class SettingsOut(BaseModel):
-    """The fields every settings entry returns."""
+    """The fields every settings entry returns.
+
+    `read_from` names the column an output field is read from when it is not its own name
+    (deprecated names answer with the value of their replacement).
+    """
+
+    read_from: ClassVar[Mapping[str, str]] = {"last_modified": "modified_at"}
 
     id: str
     created_at: datetime
     modified_at: datetime
     last_modified: datetime = Field(deprecated=True, description="Use modified_at")
-
-
-def account_indexes(table: str, *columns: str) -> tuple[Index, ...]:
-    """One index per sortable column, account first, id last: the list query's exact shape."""
-    return tuple(
-        Index(f"ix_{table}_account_{column}", "account_id", column, "id") for column in columns
-    )
-
-
-def filter_indexes(table: str, *columns: str) -> tuple[Index, ...]:
-    """One index per equality filter, then the default order: a filtered first page reads
-    its rows in order and its count reads one range of the index."""
-    return tuple(
-        Index(f"ix_{table}_account_{column}_created_at", "account_id", column, "created_at", "id")
-        for column in columns
-    )
 
 
 class AliasedInput(StrictInput):
@@ -93,32 +74,6 @@ def normalised(location: str, text: str, normalise: Callable[[str], str]) -> str
 
 
 @dataclass(frozen=True)
-class Filter:
-    """A list query parameter: its type and the SQL condition a given value selects."""
-
-    annotation: Any
-    clause: Callable[[Any], ColumnElement[bool]]
-    description: str = ""
-
-
-def equals(column: InstrumentedAttribute[Any]) -> Callable[[Any], ColumnElement[bool]]:
-    return lambda value: column == value
-
-
-def exact_match(column: InstrumentedAttribute[Any]) -> Filter:
-    return Filter(QueryText, equals(column), f"Entries whose {column.key} is exactly this")
-
-
-def contains(column: InstrumentedAttribute[Any]) -> Callable[[Any], ColumnElement[bool]]:
-    """For a JSON array of enum strings: entries whose array holds the value.
-
-    Matching the quoted value in the array's JSON text works the same on SQLite and
-    PostgreSQL; enum values contain no quotes, so `"BCC"` cannot match inside another one.
-    """
-    return lambda value: cast(column, String).like(f'%"{value}"%')
-
-
-@dataclass(frozen=True)
 class Change:
     """What a write does to one entry: the stored values and the fields the request sent."""
 
@@ -141,31 +96,65 @@ class Change:
 # A resource's validation hook: sees a Change, raises FieldError, and returns the
 # normalised values to store (a subset of the fields, possibly beyond those sent).
 Normaliser = Callable[[Change], Mapping[str, Any]]
+# Adds routes only this resource has: `extra_routes(router, service)`.
+ExtraRoutes = Callable[["APIRouter", "ResourceService"], None]
 
 
 @dataclass(eq=False)
 class Resource:
-    name: str  # path segment and the engine's resource name, e.g. "allow_policies"
-    title: str  # singular, for messages and OpenAPI, e.g. "allow policy"
+    """One settings group, declared once: what the core builds its API and storage from.
+
+    Required:
+      title       singular, for messages and OpenAPI ("allow policy")
+      id_param    the item path parameter's name ("policy_id"), as the SDKs spell it
+      model       the ORM table (a `SettingsRow`); its `__tablename__` is the path segment
+      create      the create body (a `StrictInput`); PATCH takes its fields, all optional
+      output      what GET answers (a `SettingsOut`)
+      sorts       `order` values and their columns; `created_at` is always one, the default
+      search      columns `search` looks in (case-insensitive substring; indexed)
+    Optional:
+      filters     list query parameters (`equals`, `flag`, `exact_match`, `contains`, or a
+                  `Filter` of its own); equality filters get an index of their own
+      put         a full-replacement body: adds `PUT /{id}`, and is the shape of batch puts
+      normalise   validates and normalises a `Change` (raise `FieldError`)
+      batch_operations  which lists `POST /batch` takes; empty: no batch route
+      unique      fields whose value may appear once per account (409 otherwise)
+      create_accepts_list  POST also takes an array of bodies (an older API shape)
+      bulk_delete `DELETE /<name>` with a JSON array of {id}: an older bulk delete
+      extra_routes  adds routes only this resource has
+      name        path segment and the engine's resource name; defaults to the table name
+    """
+
+    title: str
     id_param: str
     model: type[Any]
     create: type[StrictInput]
-    output: type[BaseModel]
+    output: type[SettingsOut]
     sorts: Mapping[str, InstrumentedAttribute[Any]]
     search: Sequence[InstrumentedAttribute[Any]]
     filters: Mapping[str, Filter] = field(default_factory=dict)
     put: type[StrictInput] | None = None
     normalise: Normaliser | None = None
-    batch_operations: Sequence[str] = BATCH_OPERATIONS
-    default_order: str = "created_at"
-    # Fields whose value may appear once per account (409 otherwise).
+    batch_operations: frozenset[BatchOperation] = EVERY_OPERATION
     unique: Sequence[str] = ()
-    # Accept an array of create bodies too, answering with an array (an older API shape).
     create_accepts_list: bool = False
-    # `DELETE /<resource>` with a JSON array of {id}: an older bulk form of delete.
     bulk_delete: bool = False
-    # Adds routes only this resource has, e.g. `extra_routes(router, service)`.
-    extra_routes: Callable[[Any, Any], None] | None = None
+    extra_routes: ExtraRoutes | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.model.__tablename__
+        self.sorts = {**self.sorts, DEFAULT_ORDER: self.model.created_at}
+        sorted_keys = {column.key for column in self.sorts.values()}
+        add_list_indexes(
+            self.model,
+            sorted_by=self.sorts.values(),
+            filtered_by=[
+                flt.column
+                for flt in self.filters.values()
+                if flt.column is not None and flt.column.key not in sorted_keys
+            ],
+        )
 
     @cached_property
     def patch(self) -> type[StrictInput]:
@@ -227,9 +216,7 @@ class Resource:
         sources: list[str] = []
         derived: list[tuple[str, Callable[[Any], Any]]] = []
         for name in self.output.model_fields:
-            source = self.deprecated_aliases.get(name, name)
-            if name == "last_modified":
-                source = "modified_at"
+            source = self.output.read_from.get(name, name)
             attribute = getattr(self.model, source)
             if isinstance(attribute, property):  # derived from columns: reads rows as well
                 derived.append((name, attribute.fget))  # type: ignore[arg-type]

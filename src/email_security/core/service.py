@@ -1,23 +1,35 @@
-"""Create, read, update, delete and batch for any declared resource, inside one transaction.
+"""Create, read, update and delete for any declared resource, inside one transaction.
 
-Nothing here commits: the caller's write transaction does, once, after everything passed.
+Nothing here commits: the caller's write transaction (a `SettingsWriter`'s) does, once,
+after everything passed.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from email_security.core.resource import Change, FieldError, Resource
 from email_security.kit.db import Database, utcnow
 from email_security.kit.errors import ApiError, BadRequest, Conflict, NotFound
 from email_security.kit.fastread import PreparedRead
-from email_security.kit.resource import Change, FieldError, Resource
+
+
+class SettingsWriter(Protocol):
+    """Opens the write transaction of one account's settings, with whatever must commit
+    along with every settings write (`email_security.evaluation.versions.SettingsWrites`:
+    the account's settings version)."""
+
+    def __call__(
+        self, account_id: str, *, create_account: bool = False
+    ) -> AbstractContextManager[Session]: ...
 
 
 def _parse_id(item_id: str) -> uuid.UUID | None:
@@ -32,17 +44,21 @@ def _at(location: str, name: str) -> str:
 
 
 class ResourceService:
-    def __init__(self, resource: Resource, database: Database | None = None) -> None:
+    """The entries of one resource: `read` answers output fields straight from the database;
+    `load`/`load_many` give ORM objects in a write session, for the writes to change."""
+
+    def __init__(self, resource: Resource, database: Database) -> None:
         self.resource = resource
         self.model = resource.model
         one = resource.select_columns.where(
             self.model.id == bindparam("id"), self.model.account_id == bindparam("account_id")
         )
-        self._read_one = PreparedRead(database, one) if database is not None else None
+        self._read_one = PreparedRead(database, one)
 
     # --- reads ---------------------------------------------------------------------------
 
-    def get(self, session: Session, account_id: str, item_id: str, location: str = "") -> Any:
+    def load(self, session: Session, account_id: str, item_id: str, location: str = "") -> Any:
+        """The entry as an ORM object of the write `session`; 404 if the account has none."""
         uid = _parse_id(item_id)
         row = None
         if uid is not None:
@@ -55,7 +71,6 @@ class ResourceService:
 
     def read(self, account_id: str, item_id: str) -> dict[str, Any]:
         """One entry's output fields, read as a plain row in one round trip."""
-        assert self._read_one is not None, "a service that reads needs its database"
         uid = _parse_id(item_id)
         row = None
         if uid is not None:
@@ -64,7 +79,7 @@ class ResourceService:
             raise self._not_found(item_id, "")
         return self.resource.serialise_row(row)
 
-    def get_many(
+    def load_many(
         self, session: Session, account_id: str, item_ids: Sequence[str], location: str
     ) -> list[Any]:
         """The rows for the ids, in order; any missing or repeated id fails the request."""
@@ -193,46 +208,6 @@ class ResourceService:
                             _at(where_seen[value], name),
                             f"{value!r} is already the {name} of another {self.resource.title}",
                         )
-
-    # --- batch ---------------------------------------------------------------------------
-
-    def batch(self, session: Session, account_id: str, body: BaseModel) -> dict[str, list[Any]]:
-        """deletes -> patches -> puts -> posts; the caller's transaction makes it atomic."""
-        result: dict[str, list[Any]] = {}
-        operations = self.resource.batch_operations
-        if "deletes" in operations:
-            entries = body.deletes  # type: ignore[attr-defined]
-            rows = self.get_many(session, account_id, [e.id for e in entries], "deletes")
-            self.delete(session, rows)
-            result["deletes"] = [{"id": str(row.id)} for row in rows]
-        written: dict[str, list[tuple[str, Any]]] = {}
-        for operation in ("patches", "puts"):
-            if operation not in operations:
-                continue
-            entries = getattr(body, operation)
-            rows = self.get_many(session, account_id, [e.id for e in entries], operation)
-            written[operation] = [
-                (
-                    f"{operation}.{i}",
-                    self.update(
-                        session,
-                        row,
-                        entry,
-                        replace=operation == "puts",
-                        location=f"{operation}.{i}",
-                    ),
-                )
-                for i, (row, entry) in enumerate(zip(rows, entries, strict=True))
-            ]
-        if "posts" in operations:
-            written["posts"] = [
-                (f"posts.{i}", self.create(session, account_id, entry, f"posts.{i}"))
-                for i, entry in enumerate(body.posts)  # type: ignore[attr-defined]
-            ]
-        self.finish(session, account_id, [pair for pairs in written.values() for pair in pairs])
-        for operation, pairs in written.items():
-            result[operation] = [self.resource.serialise(row) for _, row in pairs]
-        return result
 
 
 # Values are read from the instance dict: attribute access on a field declared deprecated

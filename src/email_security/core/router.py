@@ -3,112 +3,27 @@
 # No `from __future__ import annotations`: FastAPI reads these signatures at runtime and the
 # models in them are built per resource, inside `resource_router`.
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path
-from pydantic import BaseModel, Field, create_model
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from email_security.kit.accounts import bump_settings_version
-from email_security.kit.auth import EditAccess, ReadAccess
-from email_security.kit.db import Database
-from email_security.kit.envelope import Envelope, ListEnvelope, envelope_response
-from email_security.kit.errors import BadRequest
-from email_security.kit.fields import StrictInput, one_or_many
-from email_security.kit.listing import (
+from email_security.auth.access import EditAccess, ReadAccess
+from email_security.core.batch import MAX_BATCH, DeletedId, IdRef, apply_batch, batch_models
+from email_security.core.listing import (
     list_page,
     list_query_model,
     list_query_parser,
     query_parameters,
 )
-from email_security.kit.resource import Resource
-from email_security.kit.service import ResourceService
-from email_security.kit.strict import StrictRoute
-
-MAX_BATCH = 1000
-ID_MAX = 64
-
-
-class ErrorBody(BaseModel):
-    code: int
-    message: str
-
-
-class ErrorEnvelope(BaseModel):
-    success: bool
-    errors: list[ErrorBody]
-    messages: list[ErrorBody]
-    result: None
-
-
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope, "description": text}
-    for status, text in (
-        (400, "Invalid request"),
-        (401, "Missing or invalid credentials"),
-        (403, "Token not allowed for this account or operation"),
-        (404, "Not found"),
-        (409, "Conflict"),
-        (413, "Request body too large"),
-        (429, "Rate limited"),
-    )
-}
-
-
-class IdRef(StrictInput):
-    id: str = Field(max_length=ID_MAX, description="Entry identifier")
-
-
-class DeletedId(BaseModel):
-    id: str
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.title() for part in name.split("_"))
-
-
-def batch_models(resource: Resource) -> tuple[type[StrictInput], type[BaseModel]]:
-    """Request and result models of `POST /<resource>/batch` for the declared operations."""
-    entry_types: dict[str, Any] = {
-        "deletes": IdRef,
-        "patches": create_model(
-            f"{_pascal(resource.name)}BatchPatch",
-            __base__=resource.patch,
-            id=(str, Field(max_length=ID_MAX)),
-        ),
-        "puts": create_model(
-            f"{_pascal(resource.name)}BatchPut",
-            __base__=resource.put or resource.create,
-            id=(str, Field(max_length=ID_MAX)),
-        ),
-        "posts": resource.create,
-    }
-    request_fields: dict[str, Any] = {}
-    result_fields: dict[str, Any] = {}
-    for operation in resource.batch_operations:
-        request_fields[operation] = (
-            list[entry_types[operation]],
-            Field(max_length=MAX_BATCH, description=f"At most {MAX_BATCH} entries"),
-        )
-        result_type = DeletedId if operation == "deletes" else resource.output
-        result_fields[operation] = (list[result_type], ...)
-    name = _pascal(resource.name)
-    request: type[StrictInput] = create_model(
-        f"{name}BatchRequest", __base__=StrictInput, **request_fields
-    )
-    result: type[BaseModel] = create_model(f"{name}BatchResult", **result_fields)
-    return request, result
-
-
-@contextmanager
-def settings_write(database: Database, account_id: str) -> Iterator[Session]:
-    """A write transaction that also bumps the account's settings version (same commit)."""
-    with database.write() as session:
-        bump_settings_version(session, account_id)
-        yield session
+from email_security.core.resource import Resource
+from email_security.core.service import ResourceService, SettingsWriter
+from email_security.kit.db import Database
+from email_security.kit.envelope import Envelope, ListEnvelope, envelope_response
+from email_security.kit.errors import BadRequest
+from email_security.kit.fields import one_or_many
+from email_security.kit.openapi import ERROR_RESPONSES
+from email_security.kit.requests import StrictRoute
 
 
 def item_id_param(resource: Resource) -> Any:
@@ -119,8 +34,9 @@ def item_id_param(resource: Resource) -> Any:
     ]
 
 
-def resource_router(resource: Resource, database: Database) -> APIRouter:
-    """The resource's routes, bound to the database (a dependency would cost every request)."""
+def resource_router(resource: Resource, database: Database, write: SettingsWriter) -> APIRouter:
+    """The resource's routes, bound to the database and to the account's write transaction
+    (as arguments: a dependency would cost every request)."""
     service = ResourceService(resource, database)
     router = APIRouter(prefix=f"/{resource.name}", tags=[resource.name], route_class=StrictRoute)
     title = resource.title
@@ -147,8 +63,8 @@ def resource_router(resource: Resource, database: Database) -> APIRouter:
         principal: ReadAccess,
         query: Annotated[ListQuery, Depends(parse_list_query)],
     ) -> Response:
-        with database.read() as session:
-            page = list_page(session, resource, principal.account_id, query)
+        with database.read() as connection:
+            page = list_page(connection, resource, principal.account_id, query)
             result = [resource.serialise_row(row) for row in page.rows]
         return envelope_response(result, result_info=page.result_info())
 
@@ -162,7 +78,7 @@ def resource_router(resource: Resource, database: Database) -> APIRouter:
     def create_item(principal: EditAccess, body: CreateBody) -> Response:
         many = isinstance(body, list)
         entries = body if many else [body]
-        with settings_write(database, principal.account_id) as session:
+        with write(principal.account_id) as session:
             written = []
             for index, entry in enumerate(entries):
                 location = str(index) if many else ""
@@ -184,8 +100,8 @@ def resource_router(resource: Resource, database: Database) -> APIRouter:
 
     def add_update_route(method: str, Body: Any, *, replace: bool, summary: str) -> None:
         def update_item(principal: EditAccess, item_id: ItemId, body: Body) -> Response:
-            with settings_write(database, principal.account_id) as session:
-                row = service.get(session, principal.account_id, item_id)
+            with write(principal.account_id) as session:
+                row = service.load(session, principal.account_id, item_id)
                 service.update(session, row, body, replace=replace)
                 service.finish(session, principal.account_id, [("", row)])
                 result = resource.serialise(row)
@@ -212,8 +128,8 @@ def resource_router(resource: Resource, database: Database) -> APIRouter:
         responses=ERROR_RESPONSES,
     )
     def delete_item(principal: EditAccess, item_id: ItemId) -> Response:
-        with settings_write(database, principal.account_id) as session:
-            row = service.get(session, principal.account_id, item_id)
+        with write(principal.account_id) as session:
+            row = service.load(session, principal.account_id, item_id)
             service.delete(session, [row])
         return envelope_response({"id": str(row.id)})
 
@@ -229,8 +145,8 @@ def resource_router(resource: Resource, database: Database) -> APIRouter:
             responses=ERROR_RESPONSES,
         )
         def batch(principal: EditAccess, body: BatchRequest) -> Response:
-            with settings_write(database, principal.account_id) as session:
-                result = service.batch(session, principal.account_id, body)
+            with write(principal.account_id) as session:
+                result = apply_batch(service, session, principal.account_id, body)
             return envelope_response(result)
 
     if resource.bulk_delete:
@@ -248,8 +164,8 @@ def resource_router(resource: Resource, database: Database) -> APIRouter:
         ) -> Response:
             if not body:
                 raise BadRequest('The body must be a non-empty JSON array of {"id": ...} objects')
-            with settings_write(database, principal.account_id) as session:
-                rows = service.get_many(session, principal.account_id, [e.id for e in body], "")
+            with write(principal.account_id) as session:
+                rows = service.load_many(session, principal.account_id, [e.id for e in body], "")
                 service.delete(session, rows)
             return envelope_response([{"id": str(row.id)} for row in rows])
 

@@ -1,0 +1,107 @@
+"""Every error a request can meet, answered in the Cloudflare envelope."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from email_security.kit.envelope import error_response
+from email_security.kit.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    InternalError,
+    MethodNotAllowed,
+    NoRoute,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    Unauthenticated,
+)
+from email_security.kit.fields import SHAPE_TAGS
+
+log = logging.getLogger("email_security")
+
+_ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
+    error.status_code: error
+    for error in (
+        BadRequest,
+        Unauthenticated,
+        PermissionDenied,
+        Conflict,
+        PayloadTooLarge,
+        RateLimited,
+    )
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    def render(exc: ApiError) -> Response:
+        errors = [detail.as_dict() for detail in exc.details]
+        return error_response(exc.status_code, errors, exc.headers or None)
+
+    @app.exception_handler(ApiError)
+    def api_error(_request: Request, exc: ApiError) -> Response:
+        return render(exc)
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        return render(_bad_request(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return render(NoRoute())
+        if exc.status_code == 405:
+            return render(MethodNotAllowed(headers={"Allow": _allowed_methods(request, exc)}))
+        # Any other status FastAPI or Starlette raise (a body that cannot be read is a 400)
+        # keeps the code our own errors of that status have.
+        error = _ERRORS_BY_STATUS.get(exc.status_code, ApiError)(str(exc.detail))
+        error.status_code = exc.status_code
+        return render(error)
+
+    @app.exception_handler(Exception)
+    def unexpected(_request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return render(InternalError())
+
+
+def _allowed_methods(request: Request, exc: StarletteHTTPException) -> str:
+    """Every method the document gives this path (Starlette names only one route's)."""
+    segments = request.url.path.split("/")
+
+    def matches(template: str) -> bool:
+        parts = template.split("/")
+        return len(parts) == len(segments) and all(
+            part.startswith("{") or part == segment
+            for part, segment in zip(parts, segments, strict=True)
+        )
+
+    methods = {
+        method.upper()
+        for template, operations in request.app.openapi()["paths"].items()
+        if matches(template)
+        for method in operations
+    }
+    return ", ".join(sorted(methods)) or (exc.headers or {}).get("Allow", "")
+
+
+def _bad_request(errors: Any) -> BadRequest:
+    """Validation errors as one 400, each detail pointing at its field."""
+    details = []
+    for error in list(errors)[:50]:
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error")
+            message = f"Malformed JSON body: {reason}" if reason else "Malformed JSON body"
+            details.append(BadRequest(message).details[0])
+            continue
+        location = [str(part) for part in error.get("loc", ()) if part not in SHAPE_TAGS]
+        if location and location[0] in ("body", "query", "path", "header"):
+            location = location[1:]
+        details.extend(BadRequest.at(".".join(location), error.get("msg", "invalid")).details)
+    return BadRequest(details[0].message if details else None, details=details or None)

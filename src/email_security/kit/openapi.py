@@ -1,0 +1,67 @@
+"""The OpenAPI document: error answers, hand-read request bodies, security requirements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from email_security.kit.envelope import ErrorEnvelope
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": text}
+    for status, text in (
+        (400, "Invalid request"),
+        (401, "Missing or invalid credentials"),
+        (403, "Token not allowed for this account or operation"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (413, "Request body too large"),
+        (429, "Rate limited"),
+    )
+}
+
+
+def install_openapi(
+    app: FastAPI,
+    *,
+    components: Mapping[str, type[BaseModel]],
+    security_schemes: dict[str, Any],
+    security: list[dict[str, list[str]]],
+    secured_path_part: str,
+) -> None:
+    """Serve the app's document, built once, with:
+
+    - `components`: schemas of bodies the routes read by hand (and reference by name);
+    - every operation on a path holding `secured_path_part` requiring `security`;
+    - no 422 anywhere: invalid input is a 400 in the envelope (ERROR_RESPONSES).
+    """
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, model in components.items():
+                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(body.pop("$defs", {}))
+                schemas[name] = body
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            schema["components"]["securitySchemes"] = security_schemes
+            for path, operations in schema.get("paths", {}).items():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+                    if secured_path_part in path:
+                        operation["security"] = security
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
