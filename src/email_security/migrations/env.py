@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from alembic import context
 from sqlalchemy import create_engine
 
-import email_security.auth.tokens
-import email_security.core.counts
-import email_security.resources  # noqa: F401  (registers every table)
-from email_security.kit.db import Base
+from email_security.migrations import declared, models_metadata
 
 # Several instances may start at once against one PostgreSQL; one of them migrates.
 _PG_MIGRATION_LOCK = 7_262_315_001
-
-
-def _declared(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Search tables (SQLite) and trigram indexes (PostgreSQL) exist only in migrations."""
-    if reflected and compare_to is None and name is not None:
-        return not ("_search" in name or name.endswith("_trigram"))
-    return True
 
 
 def run_migrations_online() -> None:
@@ -33,10 +21,10 @@ def run_migrations_online() -> None:
             connection.commit()  # else the migration joins this transaction and never commits
         context.configure(
             connection=connection,
-            target_metadata=Base.metadata,
+            target_metadata=models_metadata(),
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
-            include_object=_declared,
+            include_object=declared,
         )
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":

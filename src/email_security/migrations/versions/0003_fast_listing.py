@@ -16,6 +16,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from email_security.migrations.columns import (
+    add_entry_counts,
+    add_search,
+    drop_entry_counts_and_search,
+    filter_index,
+)
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -50,11 +57,7 @@ TABLES = tuple(SEARCHED)
 def upgrade() -> None:
     for table, columns in FILTERS.items():
         for column in columns:
-            op.create_index(
-                f"ix_{table}_account_{column}_created_at",
-                table,
-                ["account_id", column, "created_at", "id"],
-            )
+            filter_index(table, column)
     op.create_table(
         "entry_counts",
         sa.Column("account_id", sa.String(length=64), nullable=False),
@@ -74,12 +77,16 @@ def upgrade() -> None:
             f"SELECT account_id, '{table}', count(*) FROM {table} GROUP BY account_id"
         )
     if op.get_bind().dialect.name == "postgresql":
-        _postgresql()
-    else:
-        _sqlite()
+        _count_functions()
+        # Trusted since PostgreSQL 13: a database owner may create it without superuser.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for table, columns in SEARCHED.items():
+        add_entry_counts(table)
+        add_search(table, columns)
 
 
-def _postgresql() -> None:
+def _count_functions() -> None:
+    """What the PostgreSQL triggers of `add_entry_counts` run, for every table."""
     op.execute("""
         CREATE FUNCTION entry_counts_add() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
@@ -101,78 +108,12 @@ def _postgresql() -> None:
             RETURN NULL;
         END $$
     """)
-    # Trusted since PostgreSQL 13: a database owner may create it without superuser.
-    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    for table, columns in SEARCHED.items():
-        op.execute(
-            f"CREATE TRIGGER {table}_count_add AFTER INSERT ON {table} "
-            f"REFERENCING NEW TABLE AS added FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION entry_counts_add()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_count_remove AFTER DELETE ON {table} "
-            f"REFERENCING OLD TABLE AS removed FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION entry_counts_remove()"
-        )
-        for column in columns:
-            op.execute(
-                f"CREATE INDEX ix_{table}_{column}_trigram ON {table} "
-                f"USING gin ({column} gin_trgm_ops)"
-            )
-
-
-def _sqlite() -> None:
-    for table, columns in SEARCHED.items():
-        op.execute(f"""
-            CREATE TRIGGER {table}_count_add AFTER INSERT ON {table} BEGIN
-                INSERT INTO entry_counts (account_id, resource, total)
-                VALUES (new.account_id, '{table}', 1)
-                ON CONFLICT (account_id, resource) DO UPDATE SET total = total + 1;
-            END
-        """)
-        op.execute(f"""
-            CREATE TRIGGER {table}_count_remove AFTER DELETE ON {table} BEGIN
-                UPDATE entry_counts SET total = total - 1
-                WHERE account_id = old.account_id AND resource = '{table}';
-            END
-        """)
-        search = f"{table}_search"
-        names = ", ".join(columns)
-        new_values = ", ".join(f"new.{column}" for column in columns)
-        old_values = ", ".join(f"old.{column}" for column in columns)
-        op.execute(
-            f"CREATE VIRTUAL TABLE {search} USING fts5({names}, content='{table}', "
-            f"content_rowid='rowid', tokenize='trigram')"
-        )
-        insert_new = f"INSERT INTO {search} (rowid, {names}) VALUES (new.rowid, {new_values});"
-        delete_old = (
-            f"INSERT INTO {search} ({search}, rowid, {names}) "
-            f"VALUES ('delete', old.rowid, {old_values});"
-        )
-        op.execute(f"CREATE TRIGGER {search}_add AFTER INSERT ON {table} BEGIN {insert_new} END")
-        op.execute(f"CREATE TRIGGER {search}_remove AFTER DELETE ON {table} BEGIN {delete_old} END")
-        op.execute(
-            f"CREATE TRIGGER {search}_change AFTER UPDATE OF {names} ON {table} "
-            f"BEGIN {delete_old} {insert_new} END"
-        )
-        op.execute(f"INSERT INTO {search} ({search}) VALUES ('rebuild')")
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
     for table, columns in SEARCHED.items():
-        if dialect == "postgresql":
-            for column in columns:
-                op.execute(f"DROP INDEX ix_{table}_{column}_trigram")
-            op.execute(f"DROP TRIGGER {table}_count_add ON {table}")
-            op.execute(f"DROP TRIGGER {table}_count_remove ON {table}")
-        else:
-            for suffix in ("add", "remove", "change"):
-                op.execute(f"DROP TRIGGER {table}_search_{suffix}")
-            op.execute(f"DROP TABLE {table}_search")
-            op.execute(f"DROP TRIGGER {table}_count_add")
-            op.execute(f"DROP TRIGGER {table}_count_remove")
-    if dialect == "postgresql":
+        drop_entry_counts_and_search(table, columns)
+    if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION entry_counts_add()")
         op.execute("DROP FUNCTION entry_counts_remove()")
     op.drop_table("entry_counts")
