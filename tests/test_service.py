@@ -35,7 +35,7 @@ def test_every_account_operation_documents_its_credentials(client: TestClient) -
         for operation in methods.values()
     ]
     scoped = [operation for path, operation in operations if "{account_id}" in path]
-    assert len(scoped) == 39  # 38 settings endpoints and evaluate
+    assert len(scoped) == 51  # 50 settings endpoints and evaluate
     for operation in scoped:
         assert operation["security"] == [{"HTTPBearer": []}, {"AuthEmail": [], "AuthKey": []}]
     health = document["paths"]["/healthz"]["get"]

@@ -111,12 +111,19 @@ def normalise_ip(text: str) -> str:
     return str(network)
 
 
+_CHECK_OPTIONS = re2.Options()
+_CHECK_OPTIONS.log_errors = False  # refusing a pattern is not an error of the service
+
+
 def check_regex(text: str) -> str:
     """The pattern unchanged, if RE2 compiles it."""
     try:
-        re2.compile(text)
+        re2.compile(text, _CHECK_OPTIONS)
     except re2.error as exc:
-        raise PatternError(f"is not a valid RE2 regular expression ({exc})") from None
+        reason = exc.args[0] if exc.args else ""
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise PatternError(f"is not a valid RE2 regular expression ({reason})") from None
     return text
 
 

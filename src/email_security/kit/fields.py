@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -40,6 +40,16 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _distinct(values: list[Any]) -> list[Any]:
+    for index, value in enumerate(values):
+        if value in values[:index]:
+            raise ValueError(f"{value!r} is repeated")
+    return values
+
+
+# A list whose items may each appear once (refused otherwise, and documented so).
+Distinct = (AfterValidator(_distinct), Field(json_schema_extra={"uniqueItems": True}))
+
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_printable)]
 Comments = Text | None
 PatternText = Annotated[
@@ -68,7 +78,7 @@ def _query_bool(value: object) -> object:
 
 
 QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
-QueryText = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_printable)]
+QueryText = Text  # the same rules in a query string as in a body
 
 
 # Tags of one-or-many bodies; they show in validation error paths and are dropped there.

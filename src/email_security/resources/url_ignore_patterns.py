@@ -1,0 +1,54 @@
+"""URL ignore patterns: links an RE2 pattern full-matches are not to be rewritten."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from email_security.core.resource import Change, Resource, SettingsOut, normalised
+from email_security.core.tables import SettingsRow
+from email_security.kit.db import Base
+from email_security.kit.fields import Comments, PatternText, StrictInput
+from email_security.patterns import check_regex
+
+
+class UrlIgnorePattern(SettingsRow, Base):
+    __tablename__ = "url_ignore_patterns"
+
+    pattern: Mapped[str] = mapped_column(String(1024))
+    comments: Mapped[str | None] = mapped_column(Text)
+
+
+class UrlIgnorePatternCreate(StrictInput):
+    pattern: PatternText = Field(
+        description="RE2 regular expression a whole URL must match (ignoring case), "
+        r"e.g. https://intranet\.example/.*"
+    )
+    comments: Comments = None
+
+
+class UrlIgnorePatternOut(SettingsOut):
+    pattern: str
+    comments: str | None
+
+
+def _normalise(change: Change) -> Mapping[str, Any]:
+    if not change.touches("pattern"):
+        return {}
+    return {"pattern": normalised("pattern", change.sent["pattern"], check_regex)}
+
+
+resource = Resource(
+    title="URL ignore pattern",
+    id_param="pattern_id",
+    model=UrlIgnorePattern,
+    create=UrlIgnorePatternCreate,
+    output=UrlIgnorePatternOut,
+    sorts={"pattern": UrlIgnorePattern.pattern},
+    search=(UrlIgnorePattern.pattern, UrlIgnorePattern.comments),
+    normalise=_normalise,
+)
