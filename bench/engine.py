@@ -2,450 +2,60 @@
 
     .venv/bin/python bench/engine.py [--sizes 1000,100000,1000000] [--seconds N]
 
-Everything is generated from a fixed seed. Settings of each size are 90% exact addresses and
-domains, 5% IPs and CIDRs and 5% RE2 regexes, spread over allow policies and blocked
-senders, plus a fixed handful of trusted domains, impersonation entries, protected domains
-and sending domain restrictions. Messages come as a stream: each one is new (generated
-outside the timed sections), drawn from the mix in MESSAGE_MIX. The process is pinned to one
-core; every configuration is measured in several interleaved rounds so that the noise of a
-shared machine falls on all of them alike, and ratios are taken within the one run.
+Everything is generated from a fixed seed (bench/engine_workload.py). Settings of each size
+are 90% exact addresses and domains, 5% IPs and CIDRs and 5% RE2 regexes, spread over allow
+policies and blocked senders, plus a fixed handful of trusted domains, impersonation
+entries, protected domains and sending domain restrictions. Messages come as a stream: each
+one is new (generated outside the timed sections), drawn from the mix in MESSAGE_MIX, with
+no subject and no body. The "with bodies" column evaluates the same kind of messages, each
+with a subject and a plain body of 1.4 to 5 KB (3 to 8 links; in 60% of them also the same
+text as HTML, 4.6 KB on average; 3% with a phrase a content policy finds), against the same
+settings plus 20 content policies (2 of them off) and 10 URL ignore patterns
+(engine_workload.BodyMaker, CONTENT_POLICIES, URL_IGNORE_PATTERNS). The process is pinned to
+one core; every configuration is measured in several interleaved rounds so that the noise
+of a shared machine falls on all of them alike, and ratios are taken within the one run.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gc
-import ipaddress
 import os
 import platform
-import random
 import resource
 import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from engine_workload import (
+    MESSAGE_MIX,
+    RECIPIENT_COUNTS,
+    SEED,
+    WITH_AUTH,
+    WITH_DETECTIONS,
+    WITH_DISPLAY_NAME,
+    WITH_DOMAIN_AGE,
+    WITH_REPLY_TO,
+    MessageStream,
+    make_settings,
+    single_recipient,
+    with_content,
+)
 
 from email_security.engine import (
     COMPILED,
-    AllowPolicy,
-    AuthResult,
-    AuthResults,
-    BlockedSender,
     CompiledSettings,
-    ImpersonationEntry,
     Message,
-    ProtectedDomain,
-    SendingDomainRestriction,
     Settings,
-    TrustedDomain,
     compile_settings,
     evaluate,
 )
 
-SEED = 20_251_126
-
-# What each generated message is, by weight (percent).
-MESSAGE_MIX: tuple[tuple[str, int], ...] = (
-    ("nothing", 58),  # an unknown sender: no entry matches
-    ("regular", 10),  # one of 5,000 regular correspondents (repeats), no entry matches
-    ("exact_email", 8),  # envelope or header From is an EMAIL entry
-    ("exact_domain", 7),  # the sender's domain is, or lies below, a DOMAIN entry
-    ("cidr", 5),  # client_ip inside an IP/CIDR entry
-    ("regex", 5),  # an address, domain or IP that an RE2 entry matches
-    ("bec", 2),  # display name of a registry person, from another address
-    ("lookalike", 2),  # sender domain confusable with a protected domain
-    ("restricted", 2),  # sender under a sending domain restriction
-    ("internal", 1),  # sender in one of the account's protected domains
-)
-# Independent of the kind above, as fractions of all messages.
-WITH_DISPLAY_NAME = 0.6
-WITH_AUTH = 0.8
-WITH_REPLY_TO = 0.1
-WITH_DETECTIONS = 0.1
-WITH_DOMAIN_AGE = 0.2
-RECIPIENT_COUNTS = ((1, 65), (2, 15), (3, 10), (5, 7), (10, 3))  # count, percent
-
-_SYLLABLES = tuple(
-    c + v + e
-    for c in ("b", "br", "c", "d", "f", "g", "gr", "k", "l", "m", "n", "p", "r", "s", "t", "v")
-    for v in ("a", "e", "i", "o", "u", "ai", "ou")
-    for e in ("", "n", "r", "l", "x")
-)
-_TLDS = ("com", "com", "com", "net", "org", "io", "de", "co.uk", "fr", "com.au", "nl", "ch")
-_POPULAR = tuple(
-    f"{name}.{tld}"
-    for name, tld in (
-        ("gmail", "com"),
-        ("outlook", "com"),
-        ("yahoo", "com"),
-        ("icloud", "com"),
-        ("hotmail", "com"),
-        ("gmx", "de"),
-        ("web", "de"),
-        ("orange", "fr"),
-        ("btinternet", "com"),
-        ("proton", "me"),
-        ("mail", "com"),
-        ("aol", "com"),
-    )
-)
-_FIRST = ("ann", "bob", "chen", "dara", "eve", "femi", "gus", "hana", "ivan", "jo", "kim", "lena")
-_LAST = ("lee", "smith", "garcia", "okafor", "novak", "tanaka", "muller", "rossi", "khan", "diaz")
-_FIRST_OCTETS = tuple(o for o in range(1, 224) if o not in (10, 100, 127, 169, 172, 192, 198))
-# Prefix lengths seen in block and allow lists, with their weights.
-_V4_PREFIXES = ((32, 30), (24, 35), (16, 4), (20, 5), (22, 6), (23, 4), (25, 4), (27, 5),
-                (28, 4), (29, 3))  # fmt: skip
-_V6_PREFIXES = ((128, 20), (64, 40), (48, 30), (32, 10))
-
-
-def _weighted(rng: random.Random, pairs: tuple[tuple[int, int], ...]) -> int:
-    return rng.choices([v for v, _ in pairs], [w for _, w in pairs])[0]
-
-
-def word(rng: random.Random, syllables: int = 3) -> str:
-    return "".join(rng.choice(_SYLLABLES) for _ in range(syllables))
-
-
-def random_domain(rng: random.Random) -> str:
-    sub = f"{rng.choice(('mail', 'mx', 'news', 'eu'))}." if rng.random() < 0.15 else ""
-    return f"{sub}{word(rng, rng.randint(2, 4))}.{rng.choice(_TLDS)}"
-
-
-def random_local(rng: random.Random) -> str:
-    shape = rng.random()
-    if shape < 0.5:
-        return f"{rng.choice(_FIRST)}.{rng.choice(_LAST)}{rng.randint(1, 999)}"
-    if shape < 0.8:
-        return word(rng, rng.randint(2, 3))
-    return f"{rng.choice(('info', 'noreply', 'billing', 'news', 'support'))}{rng.randint(1, 99)}"
-
-
-def random_ipv4(rng: random.Random) -> ipaddress.IPv4Address:
-    first = rng.choice(_FIRST_OCTETS)
-    return ipaddress.IPv4Address((first << 24) | rng.getrandbits(24))
-
-
-def random_ipv6(rng: random.Random) -> ipaddress.IPv6Address:
-    return ipaddress.IPv6Address((0x2 << 124) | rng.getrandbits(124))
-
-
-# --- settings -------------------------------------------------------------------------------
-
-
-@dataclass
-class Catalog:
-    """What the settings hold, so that messages can be made to match it."""
-
-    emails: list[str] = field(default_factory=list)
-    domains: list[str] = field(default_factory=list)
-    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(default_factory=list)
-    regex_samples: list[Callable[[random.Random], tuple[str, str]]] = field(default_factory=list)
-    protected: list[str] = field(default_factory=list)
-    restricted: list[str] = field(default_factory=list)
-    people: list[tuple[str, str]] = field(default_factory=list)  # display name, address
-
-
-def _regex_entry(
-    rng: random.Random, i: int
-) -> tuple[str, str, Callable[[random.Random], tuple[str, str]]]:
-    """An RE2 pattern, its type, and a maker of (field, text) that it matches."""
-    w = f"{word(rng, 2)}{i}"
-    tld = rng.choice(("com", "net", "org", "io"))
-    shape = rng.random()
-    if shape < 0.2:
-        return (
-            rf".*@(.*\.)?{w}\.{tld}",
-            "EMAIL",
-            lambda r: ("address", f"{random_local(r)}@{r.choice(('', 'mail.'))}{w}.{tld}"),
-        )
-    if shape < 0.35:
-        return (
-            rf"(billing|invoice|payments?)@{w}\.{tld}",
-            "EMAIL",
-            lambda r: ("address", f"{r.choice(('billing', 'invoice', 'payment'))}@{w}.{tld}"),
-        )
-    if shape < 0.5:
-        return (
-            rf"{w}[-._]?[0-9]+@.*",
-            "EMAIL",
-            lambda r: ("address", f"{w}{r.randint(1, 9999)}@{random_domain(r)}"),
-        )
-    if shape < 0.6:
-        return (
-            rf"[a-z0-9._%+-]+@{w}-(mail|mx|smtp)\.{tld}",
-            "EMAIL",
-            lambda r: ("address", f"{random_local(r)}@{w}-mx.{tld}"),
-        )
-    if shape < 0.72:
-        return (
-            rf"(.*\.)?{w}\.{tld}",
-            "DOMAIN",
-            lambda r: ("address", f"{random_local(r)}@news.{w}.{tld}"),
-        )
-    if shape < 0.82:
-        return (
-            rf"{w}[0-9]*\.(com|net|org)",
-            "DOMAIN",
-            lambda r: ("address", f"{random_local(r)}@{w}{r.randint(1, 99)}.net"),
-        )
-    if shape < 0.88:
-        return (
-            rf"mail[0-9]*\.{w}\.{tld}",
-            "DOMAIN",
-            lambda r: ("address", f"{random_local(r)}@mail2.{w}.{tld}"),
-        )
-    if shape < 0.9:
-        return (
-            rf".*{w}.*",
-            "DOMAIN",
-            lambda r: ("address", f"{random_local(r)}@x{w}y.{r.choice(_TLDS)}"),
-        )
-    a = random_ipv4(rng).packed
-    return (
-        rf"{a[0]}\.{a[1]}\.{a[2]}\.[0-9]{{1,3}}",
-        "IP",
-        lambda r: ("ip", f"{a[0]}.{a[1]}.{a[2]}.{r.randint(0, 255)}"),
-    )
-
-
-def make_settings(
-    size: int, *, exact_only: bool = False, seed: int = SEED
-) -> tuple[Settings, Catalog]:
-    """`size` allow-policy and blocked-sender entries (plus a fixed handful of the rest)."""
-    rng = random.Random(seed)
-    catalog = Catalog()
-    n_regex = 0 if exact_only else size // 20
-    n_cidr = 0 if exact_only else size // 20
-    n_exact = size - n_regex - n_cidr
-    patterns: list[tuple[str, str, bool]] = []
-    for _ in range(n_exact):
-        if rng.random() < 0.55:
-            address = f"{random_local(rng)}@{random_domain(rng)}"
-            catalog.emails.append(address)
-            patterns.append((address, "EMAIL", False))
-        else:
-            domain = random_domain(rng)
-            catalog.domains.append(domain)
-            patterns.append((domain, "DOMAIN", False))
-    for _ in range(n_cidr):
-        if rng.random() < 0.8:
-            prefix = _weighted(rng, _V4_PREFIXES)
-            network: ipaddress.IPv4Network | ipaddress.IPv6Network = ipaddress.IPv4Network(
-                (random_ipv4(rng), prefix), strict=False
-            )
-        else:
-            prefix = _weighted(rng, _V6_PREFIXES)
-            network = ipaddress.IPv6Network((random_ipv6(rng), prefix), strict=False)
-        catalog.networks.append(network)
-        text = str(network.network_address) if network.num_addresses == 1 else str(network)
-        patterns.append((text, "IP", False))
-    for i in range(n_regex):
-        pattern, kind, sample = _regex_entry(rng, i)
-        catalog.regex_samples.append(sample)
-        patterns.append((pattern, kind, True))
-    rng.shuffle(patterns)
-
-    protected = [f"{name}.example" for name in ("acme", "acme-corp", "acmelabs", "northwind")]
-    protected += ["contoso.com", "fabrikam.co.uk", "tailspin.de", "wingtiptoys.io"]
-    catalog.protected = protected
-    allow: list[AllowPolicy] = []
-    blocked: list[BlockedSender] = []
-    for i, (pattern, kind, is_regex) in enumerate(patterns):
-        ident = f"{i:032x}"
-        if rng.random() < 0.6:
-            blocked.append(BlockedSender(ident, pattern, kind, is_regex))
-            continue
-        role = rng.random()
-        if role < 0.15 and kind == "EMAIL" and not is_regex:
-            # Exempt recipients are addresses of the account's own domains.
-            local = pattern.partition("@")[0]
-            allow.append(
-                AllowPolicy(
-                    ident, f"{local}@{rng.choice(protected)}", kind, is_exempt_recipient=True
-                )
-            )
-            continue
-        trusted = role < 0.6
-        allow.append(
-            AllowPolicy(
-                ident,
-                pattern,
-                kind,
-                is_regex,
-                is_trusted_sender=trusted,
-                is_acceptable_sender=not trusted,
-                verify_sender=rng.random() < 0.5,
-            )
-        )
-
-    domains = tuple(
-        ProtectedDomain(
-            f"d{i}",
-            name,
-            ip_restrictions=("203.0.113.0/24", "2001:db8::/32") if i == 3 else (),
-            lookback_hops=2 if i == 2 else 1,
-            drop_dispositions=("MALICIOUS", "SPOOF") if i % 2 else (),
-        )
-        for i, name in enumerate(protected)
-    )
-    restricted = ["bank-partner.com", "payroll.example", "hr-provider.net", "legal.example"]
-    catalog.restricted = restricted
-    restrictions = tuple(
-        SendingDomainRestriction(f"r{i}", name, exclude=(f"news.{name}",) if i % 2 else ())
-        for i, name in enumerate(restricted)
-    )
-    trusted_domains = tuple(
-        TrustedDomain(f"t{i}", name, is_recent=i % 2 == 0, is_similarity=i % 3 != 0)
-        for i, name in enumerate(
-            (
-                "acme-partner.com",
-                "acmepay.com",
-                "contoso-events.com",
-                "northwind-traders.net",
-                "fabrikam-hr.co.uk",
-                "tailspin-toys.de",
-                "acme.co",
-                "c0ntoso.com",
-            )
-        )
-    ) + (TrustedDomain("t-re", r"(.*\.)?acme-[a-z]+\.example", is_regex=True, is_similarity=True),)
-    people = []
-    registry = []
-    for i in range(40):
-        first, last = _FIRST[i % len(_FIRST)].title(), _LAST[i % len(_LAST)].title()
-        name = f"{first} {last}" if i < 20 else f"{first} {last} {i}"
-        address = f"{first.lower()}.{last.lower()}@{protected[i % len(protected)]}"
-        people.append((name, address))
-        if i == 39:
-            registry.append(ImpersonationEntry(f"i{i}", name, r".*@acme\.example", True))
-        else:
-            registry.append(
-                ImpersonationEntry(f"i{i}", name, f"{address},{first.lower()}@gmail.com")
-            )
-    catalog.people = people
-    settings = Settings(
-        allow_policies=tuple(allow),
-        block_senders=tuple(blocked),
-        trusted_domains=trusted_domains,
-        impersonation_registry=tuple(registry),
-        domains=domains,
-        sending_domain_restrictions=restrictions,
-        version=size,
-    )
-    return settings, catalog
-
-
-# --- messages -------------------------------------------------------------------------------
-
-
-class MessageStream:
-    """An endless, deterministic stream of new messages against one catalog."""
-
-    def __init__(self, catalog: Catalog, seed: int) -> None:
-        self._rng = random.Random(seed)
-        self._catalog = catalog
-        self._kinds = [k for k, _ in MESSAGE_MIX]
-        self._weights = [w for _, w in MESSAGE_MIX]
-        regular_rng = random.Random(seed ^ 0x5EED)
-        self._regulars = [
-            f"{random_local(regular_rng)}@{self._sender_domain(regular_rng)}" for _ in range(5000)
-        ]
-        self._recipients = [
-            f"{random_local(regular_rng)}@{regular_rng.choice(catalog.protected)}"
-            for _ in range(2000)
-        ]
-
-    @staticmethod
-    def _sender_domain(rng: random.Random) -> str:
-        return rng.choice(_POPULAR) if rng.random() < 0.4 else random_domain(rng)
-
-    def batch(self, count: int) -> list[Message]:
-        return [self._message() for _ in range(count)]
-
-    def _message(self) -> Message:
-        rng, catalog = self._rng, self._catalog
-        kind = rng.choices(self._kinds, self._weights)[0]
-        sender = f"{random_local(rng)}@{self._sender_domain(rng)}"
-        client_ip = str(random_ipv4(rng) if rng.random() < 0.85 else random_ipv6(rng))
-        name = None
-        tls: bool | None = rng.random() < 0.9
-        if kind == "regular":
-            sender = rng.choice(self._regulars)
-        elif kind == "exact_email" and catalog.emails:
-            sender = rng.choice(catalog.emails)
-            if rng.random() < 0.2:
-                sender = sender.upper()
-        elif kind == "exact_domain" and catalog.domains:
-            domain = rng.choice(catalog.domains)
-            sub = rng.choice(("", "", "mail.", "eu.news."))
-            sender = f"{random_local(rng)}@{sub}{domain}"
-        elif kind == "cidr" and catalog.networks:
-            network = rng.choice(catalog.networks)
-            offset = rng.randrange(min(network.num_addresses, 1 << 32))
-            client_ip = str(network.network_address + offset)
-        elif kind == "regex" and catalog.regex_samples:
-            where, text = rng.choice(catalog.regex_samples)(rng)
-            if where == "ip":
-                client_ip = text
-            else:
-                sender = text
-        elif kind == "bec":
-            name = rng.choice(catalog.people)[0]
-            if rng.random() < 0.5:
-                name = ", ".join(reversed(name.split(" ", 1)))
-        elif kind == "lookalike":
-            target = rng.choice(catalog.protected)
-            label, _, suffix = target.partition(".")
-            swapped = label.replace("o", "0", 1) if "o" in label else label[:-1]
-            sender = f"{random_local(rng)}@{swapped}.{rng.choice((suffix, 'com', 'net'))}"
-        elif kind == "restricted":
-            sub = rng.choice(("", "news.", "mx."))
-            sender = f"{random_local(rng)}@{sub}{rng.choice(catalog.restricted)}"
-            tls = rng.choice((False, None, True))
-        elif kind == "internal":
-            person_name, sender = rng.choice(catalog.people)
-            name = person_name
-        if name is None and rng.random() < WITH_DISPLAY_NAME:
-            name = f"{rng.choice(_FIRST).title()} {rng.choice(_LAST).title()}"
-        header_from = sender
-        envelope_from = sender
-        if rng.random() < 0.15:  # a bounce address of a mailing service
-            envelope_from = f"bounce-{rng.getrandbits(32):x}@{self._sender_domain(rng)}"
-        sender_domain = header_from.rpartition("@")[2]
-        auth = AuthResults()
-        if rng.random() < WITH_AUTH:
-            ok = rng.random() < 0.75
-            auth = AuthResults(
-                spf=AuthResult("pass" if ok else "softfail", envelope_from.rpartition("@")[2]),
-                dkim=(AuthResult("pass" if ok else "fail", sender_domain),)
-                + ((AuthResult("pass", "sendgrid.net"),) if rng.random() < 0.3 else ()),
-                dmarc=AuthResult("pass" if ok else "fail", sender_domain),
-            )
-        count = _weighted(rng, RECIPIENT_COUNTS)
-        recipients = tuple(rng.choice(self._recipients) for _ in range(count))
-        return Message(
-            recipients=recipients,
-            envelope_from=envelope_from,
-            header_from=header_from,
-            header_from_name=name,
-            reply_to=f"{random_local(rng)}@{self._sender_domain(rng)}"
-            if rng.random() < WITH_REPLY_TO
-            else None,
-            client_ip=client_ip,
-            tls=tls,
-            auth=auth,
-            detections=(rng.choice(("SPAM", "BULK", "SPOOF", "SUSPICIOUS")),)
-            if rng.random() < WITH_DETECTIONS
-            else (),
-            sender_domain_age_days=rng.randint(0, 400) if rng.random() < WITH_DOMAIN_AGE else None,
-        )
-
-
-def single_recipient(messages: list[Message]) -> list[Message]:
-    return [dataclasses.replace(m, recipients=m.recipients[:1]) for m in messages]
+# The timed columns: every recipient, the first recipient only, and messages with bodies.
+COLUMNS = ("all", "one", "bodies")
 
 
 # --- measuring ------------------------------------------------------------------------------
@@ -507,7 +117,7 @@ class Config:
     label: str
     compiled: CompiledSettings
     stream: MessageStream
-    single: bool
+    column: str  # one of COLUMNS
     evaluations: list[int] = field(default_factory=list)  # per round
     seconds: list[float] = field(default_factory=list)  # per round, perf_counter
     cpu_seconds: list[float] = field(default_factory=list)  # per round, this thread's CPU time
@@ -536,7 +146,7 @@ CHECK = 64  # evaluations between two looks at the clock
 def messages_of(config: Config) -> Iterator[list[Message]]:
     while True:
         batch = config.stream.batch(CHUNK)
-        yield single_recipient(batch) if config.single else batch
+        yield single_recipient(batch) if config.column == "one" else batch
 
 
 class FullCollections:
@@ -650,6 +260,9 @@ def main() -> None:
         "(pyinstrument when importable, else cProfile)",
     )
     parser.add_argument(
+        "--bodies", action="store_true", help="with --profile: the messages of the bodies column"
+    )
+    parser.add_argument(
         "--regex-calls",
         type=int,
         metavar="SIZE",
@@ -667,7 +280,7 @@ def main() -> None:
     else:
         cpu = -1
     if args.profile:
-        profile(args.profile)
+        profile(args.profile, bodies=args.bodies)
         return
     if args.regex_calls:
         regex_calls(args.regex_calls)
@@ -693,10 +306,12 @@ def main() -> None:
         settings, catalog = make_settings(size, exact_only=exact_only)
         compiled, seconds = build(settings)
         builds[label] = Build(seconds, *memory_of(size, exact_only))
-        for single in (False, True):
-            stream = MessageStream(catalog, SEED + size + single)
-            configs.append(Config(label, compiled, stream, single))
-        del settings, catalog
+        for offset, column in enumerate(COLUMNS):
+            stream = MessageStream(catalog, SEED + size + offset, bodies=column == "bodies")
+            if column == "bodies":
+                compiled = compile_settings(with_content(settings))
+            configs.append(Config(label, compiled, stream, column))
+        del settings, catalog, compiled
     print("measuring ...", file=sys.stderr, flush=True)
     gc.collect()
     rss_before = rss_bytes()
@@ -710,11 +325,11 @@ def main() -> None:
     )
 
 
-def profile(size: int, count: int = 10_000) -> None:
+def profile(size: int, count: int = 10_000, *, bodies: bool = False) -> None:
     """The hot path: all recipients, new messages, after the usual warm-up."""
     settings, catalog = make_settings(size)
-    compiled = compile_settings(settings)
-    stream = MessageStream(catalog, SEED + size)
+    compiled = compile_settings(with_content(settings) if bodies else settings)
+    stream = MessageStream(catalog, SEED + size, bodies=bodies)
     for message in stream.batch(2000):
         evaluate(message, compiled)
     messages = stream.batch(count)
@@ -797,30 +412,31 @@ def regex_calls(size: int, count: int = 20_000) -> None:
 def report(
     configs: list[Config], builds: dict[str, Build], sizes: list[int], exact_sizes: list[int]
 ) -> None:
-    rows = {(c.label, c.single): c for c in configs}
+    rows = {(c.label, c.column): c for c in configs}
     mean = sum(n * w for n, w in RECIPIENT_COUNTS) / sum(w for _, w in RECIPIENT_COUNTS)
     print(
         "| settings | build s | tracemalloc peak MB | tracemalloc kept MB | RSS + MB "
         f"| evaluations/s, all recipients (mean {mean:.1f}) | µs/evaluation "
-        "| evaluations/s, one recipient | µs/evaluation | CPU share |"
+        "| evaluations/s, one recipient | µs/evaluation "
+        "| evaluations/s, with bodies | µs/evaluation | CPU share |"
     )
-    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for label, measured in builds.items():
-        every, one = rows[label, False], rows[label, True]
-        share = (every.cpu_share() + one.cpu_share()) / 2
+        every, one, bodies = (rows[label, column] for column in COLUMNS)
+        share = (every.cpu_share() + one.cpu_share() + bodies.cpu_share()) / 3
         print(
             f"| {label} | {measured.seconds:.2f} | {mb(measured.traced_peak)} "
             f"| {mb(measured.traced_kept)} | {mb(measured.rss_delta)} "
             f"| {rate_cell(every)} | {1e6 / every.rate():.1f} "
-            f"| {rate_cell(one)} | {1e6 / one.rate():.1f} | {share:.0%} |"
+            f"| {rate_cell(one)} | {1e6 / one.rate():.1f} "
+            f"| {rate_cell(bodies)} | {1e6 / bodies.rate():.1f} | {share:.0%} |"
         )
     collected = [c for c in configs if c.full_collections]
     print(
         "\nfull garbage collections while timed: "
         + (
             ", ".join(
-                f"{c.label} {'one' if c.single else 'all'}: {c.full_collections} "
-                f"({c.collection_seconds:.2f} s)"
+                f"{c.label} {c.column}: {c.full_collections} ({c.collection_seconds:.2f} s)"
                 for c in collected
             )
             or "none"
@@ -828,7 +444,7 @@ def report(
     )
     print()
     if 100_000 in sizes:
-        mixed = rows["mixed 100,000", False]
+        mixed = rows["mixed 100,000", "all"]
         rate = mixed.rate()
         verdict = "met" if rate >= 20_000 else "MISSED"
         print(
@@ -837,13 +453,13 @@ def report(
         )
     if len(exact_sizes) == 2:
         small, large = (f"exact {s:,}" for s in exact_sizes)
-        for single in (False, True):
-            fast, slow = rows[small, single], rows[large, single]
+        for column in ("all", "one"):
+            fast, slow = rows[small, column], rows[large, column]
             ratio = fast.rate() / slow.rate()
             cpu_ratio = fast.cpu_rate() / slow.cpu_rate()
             per_round = [a / b for a, b in zip(fast.round_rates(), slow.round_rates(), strict=True)]
             verdict = "met" if ratio <= 2 else "MISSED"
-            which = "one recipient" if single else "all recipients"
+            which = "one recipient" if column == "one" else "all recipients"
             print(
                 f"{small} vs {large} entries, {which}: {ratio:.2f}x slower "
                 f"(per round {min(per_round):.2f}-{max(per_round):.2f}; {cpu_ratio:.2f}x in CPU "

@@ -5,6 +5,7 @@ Every fixture is built here, from literal header lines or with email.message.Ema
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -15,12 +16,14 @@ from email_security.engine import (
     AllowPolicy,
     AuthResult,
     AuthResults,
+    ContentPolicy,
     ImpersonationEntry,
     Message,
     MessageError,
     ProtectedDomain,
     SendingDomainRestriction,
     Settings,
+    UrlIgnorePattern,
     compile_settings,
     evaluate,
     parse_message,
@@ -381,6 +384,257 @@ def test_message_error_is_a_value_error() -> None:
 )
 def test_malformed_address_header_raises_nothing_but_message_error(raw: bytes) -> None:
     parse_or_refuse(raw)
+
+
+# --- subject and body ----------------------------------------------------------------------------
+
+
+def part(content_type: str, payload: bytes, *headers: str) -> bytes:
+    """One MIME part: its header lines, a blank line, the payload as it goes on the wire."""
+    lines = [f"Content-Type: {content_type}", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + payload
+
+
+def multipart(subtype: str, *parts: bytes, boundary: str = "b1") -> bytes:
+    body = b"".join(f"--{boundary}\r\n".encode() + p + b"\r\n" for p in parts)
+    head = f'Content-Type: multipart/{subtype}; boundary="{boundary}"\r\n\r\n'.encode()
+    return head + body + f"--{boundary}--\r\n".encode()
+
+
+def with_body(mime: bytes, *headers: str) -> Message:
+    """A message from Ann to Bob whose MIME structure (from Content-Type on) is `mime`."""
+    head = "\r\n".join((FROM, TO, "MIME-Version: 1.0", *headers)) + "\r\n"
+    return parse_message(head.encode("ascii") + mime)
+
+
+def text_part(text: str, charset: str = "utf-8", subtype: str = "plain", *headers: str) -> bytes:
+    return part(
+        f"text/{subtype}; charset={charset}",
+        base64.encodebytes(text.encode(charset)),
+        "Content-Transfer-Encoding: base64",
+        *headers,
+    )
+
+
+@pytest.mark.parametrize(
+    ("subject", "decoded"),
+    [
+        pytest.param("Lunch on Friday?", "Lunch on Friday?", id="ascii"),
+        pytest.param("=?utf-8?q?Caf=C3=A9_tomorrow?=", "Café tomorrow", id="utf-8-q"),
+        pytest.param("=?UTF-8?B?WsO8cmljaCDinIg=?=", "Zürich ✈", id="utf-8-b"),
+        pytest.param("=?iso-8859-1?q?R=E9sum=E9?= attached", "Résumé attached", id="latin-1"),
+        pytest.param(
+            "=?utf-8?q?Gift?= =?utf-8?q?_cards?= now", "Gift cards now", id="adjacent-words"
+        ),
+        pytest.param("=?iso-2022-jp?B?GyRCJDMkcyRLJEEkTxsoQg==?=", "こんにちは", id="iso-2022-jp"),
+        pytest.param("Invoice\r\n overdue", "Invoice overdue", id="folded"),
+    ],
+)
+def test_subject_is_decoded(subject: str, decoded: str) -> None:
+    assert parse_message(eml(FROM, TO, f"Subject: {subject}")).subject == decoded
+
+
+def test_without_subject_it_is_none() -> None:
+    assert parse_message(eml(FROM, TO)).subject is None
+
+
+@pytest.mark.parametrize(
+    ("mime", "body"),
+    [
+        pytest.param(
+            part(
+                "text/plain; charset=utf-8",
+                b"Caf=C3=A9 au lait, a long line that the sender wra=\r\npped =3D softly\r\n",
+                "Content-Transfer-Encoding: quoted-printable",
+            ),
+            "Café au lait, a long line that the sender wrapped = softly\n",
+            id="quoted-printable",
+        ),
+        pytest.param(
+            text_part("Grüße aus Köln\r\nzweite Zeile\r\n"),
+            "Grüße aus Köln\nzweite Zeile\n",
+            id="base64",
+        ),
+        pytest.param(
+            part("text/plain; charset=iso-8859-1", "Caf\xe9 cr\xe8me\r\n".encode("latin-1")),
+            "Café crème\n",
+            id="latin-1-8bit",
+        ),
+        pytest.param(
+            part("text/plain; charset=windows-1252", b"\x93quoted\x94 \x80 5\r\n"),
+            "\u201cquoted\u201d \u20ac 5\n",
+            id="windows-1252",
+        ),
+        pytest.param(
+            text_part("請求書を確認してください", "shift_jis"),
+            "請求書を確認してください",
+            id="shift-jis",
+        ),
+        pytest.param(
+            part("text/plain; charset=iso-2022-jp", "お支払い".encode("iso-2022-jp")),
+            "お支払い",
+            id="iso-2022-jp",
+        ),
+        pytest.param(text_part("发票已逾期", "gb2312"), "发票已逾期", id="gb2312"),
+        pytest.param(text_part("송장 확인", "euc-kr"), "송장 확인", id="euc-kr"),
+        pytest.param(part("text/plain", "naïve\r\n".encode()), "naïve\n", id="no-charset-is-utf-8"),
+    ],
+)
+def test_text_part_is_decoded_from_its_transfer_encoding_and_charset(
+    mime: bytes, body: str
+) -> None:
+    message = with_body(mime)
+    assert (message.body, message.body_html) == (body, None)
+
+
+@pytest.mark.parametrize(
+    ("mime", "body"),
+    [
+        pytest.param(
+            part("text/plain; charset=x-no-such-charset", b"caf\xc3\xa9 and caf\xe9"),
+            "café and caf\ufffd",
+            id="unknown-charset-read-as-utf-8",
+        ),
+        pytest.param(part("text/plain; charset=rot13", b"uryyb"), "uryyb", id="not-a-text-codec"),
+        pytest.param(part("text/plain; charset=idna", b"xn--caf-dma"), "xn--caf-dma", id="idna"),
+        pytest.param(
+            part("text/plain; charset=utf-8", b"bad \xff byte"), "bad \ufffd byte", id="bad-byte"
+        ),
+        pytest.param(
+            part(
+                "text/plain; charset=utf-8",
+                b"SGVsbG8g!!d29y\r\n",
+                "Content-Transfer-Encoding: base64",
+            ),
+            None,
+            id="broken-base64",
+        ),
+        pytest.param(
+            part(
+                "text/plain; charset=utf-8",
+                b"broken =ZZ escape=",
+                "Content-Transfer-Encoding: quoted-printable",
+            ),
+            "broken =ZZ escape",
+            id="broken-quoted-printable",
+        ),
+    ],
+)
+def test_undecodable_text_is_read_leniently_never_raising(mime: bytes, body: str | None) -> None:
+    message = with_body(mime)
+    assert message.body is not None
+    if body is not None:
+        assert message.body == body
+
+
+def test_multipart_alternative_gives_the_plain_body_and_the_html() -> None:
+    message = with_body(
+        multipart(
+            "alternative",
+            text_part("Please pay the invoice.\r\n"),
+            text_part("<p>Please pay the <b>invoice</b>.</p>\r\n", subtype="html"),
+        )
+    )
+    assert message.body == "Please pay the invoice.\n"
+    assert message.body_html == "<p>Please pay the <b>invoice</b>.</p>\n"
+
+
+def test_html_only_message() -> None:
+    message = with_body(text_part("<p>Hello</p>", "iso-8859-1", "html"))
+    assert (message.body, message.body_html) == (None, "<p>Hello</p>")
+
+
+def test_nested_multiparts_are_read_all_the_way_down_in_order() -> None:
+    message = with_body(
+        multipart(
+            "mixed",
+            multipart(
+                "related",
+                multipart(
+                    "alternative",
+                    text_part("first plain"),
+                    text_part("<p>first html</p>", subtype="html"),
+                    boundary="b3",
+                ),
+                part(
+                    "image/png", base64.encodebytes(b"\x89PNG"), "Content-Transfer-Encoding: base64"
+                ),
+                boundary="b2",
+            ),
+            text_part("second plain", "iso-8859-1", "plain", "Content-Disposition: inline"),
+        )
+    )
+    assert message.body == "first plain\nsecond plain"
+    assert message.body_html == "<p>first html</p>"
+
+
+def test_attachments_are_not_read() -> None:
+    forwarded = part(
+        "message/rfc822",
+        b"From: x@evil.example\r\nSubject: inner\r\n\r\nattached message text https://in.example/\r\n",
+        "Content-Disposition: attachment",
+    )
+    message = with_body(
+        multipart(
+            "mixed",
+            text_part("the body"),
+            text_part(
+                "attached text",
+                "utf-8",
+                "plain",
+                'Content-Disposition: attachment; filename="a.txt"',
+            ),
+            text_part("<p>attached html</p>", "utf-8", "html", "Content-Disposition: attachment"),
+            forwarded,
+        )
+    )
+    assert (message.body, message.body_html) == ("the body", None)
+
+
+def test_a_message_shown_inline_is_read() -> None:
+    inline = part("message/rfc822", b"From: x@partner.example\r\n\r\nforwarded text\r\n")
+    message = with_body(multipart("mixed", text_part("see below"), inline))
+    assert message.body == "see below\nforwarded text\n"
+
+
+def test_message_without_text_parts_has_no_body() -> None:
+    message = with_body(
+        multipart(
+            "mixed",
+            part(
+                "application/pdf", base64.encodebytes(b"%PDF"), "Content-Transfer-Encoding: base64"
+            ),
+        )
+    )
+    assert (message.body, message.body_html) == (None, None)
+
+
+def test_message_without_content_type_is_plain_text() -> None:
+    assert parse_message(eml(FROM, TO, body="Hello.\r\nBye.\r\n")).body == "Hello.\nBye.\n"
+
+
+def test_html_scripts_and_styles_are_not_matched_and_entities_are_decoded() -> None:
+    settings = Settings(
+        content_policies=(
+            ContentPolicy("cp-script", "Script", r"stolen", ("BODY",)),
+            ContentPolicy("cp-entities", "Entities", r"R&D <secret>", ("BODY",)),
+        ),
+        url_ignore_patterns=(UrlIgnorePattern("url-ours", r"https://ours\.example/.*"),),
+    )
+    html = (
+        "<html><head><style>p.stolen{color:red}</style></head><body>"
+        "<script>var stolen = 1;</script><p>Our R&amp;D &lt;secret&gt; plan: "
+        '<a href="https://ours.example/plan">plan</a>, <a href="https://evil.example/">more</a></p>'
+        "</body></html>"
+    )
+    message = with_body(text_part(html, subtype="html"))
+    verdict = evaluate(message, compile_settings(settings))
+    (bob,) = verdict.recipients
+    assert [(m.id, m.field) for m in bob.matches] == [("cp-entities", "body")]
+    assert [(link.url, link.rewrite) for link in verdict.links] == [
+        ("https://ours.example/plan", False),
+        ("https://evil.example/", True),
+    ]
 
 
 # --- end to end -----------------------------------------------------------------------------------

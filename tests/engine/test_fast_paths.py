@@ -1,15 +1,17 @@
 """The engine's shortcuts agree with the long way round, and compiled settings free cleanly.
 
-Each shortcut here skips a library call for the common case (IPv4 text, ASCII text) or does
-its work in compiled code (the Public Suffix List look-up); the long way is written out in
-the test or is the library itself, so that a shortcut accepting or mapping anything
-differently fails.
+Each shortcut here skips a library call for the common case (IPv4 text, ASCII text, a body
+that fits in the limit), does its work in compiled code (the Public Suffix List look-up) or
+finds with str.find what a regex would (bare URLs); the long way is written out in the test
+or is the library itself, so that a shortcut accepting or mapping anything differently
+fails.
 """
 
 from __future__ import annotations
 
 import gc
 import ipaddress
+import re
 import unicodedata
 import weakref
 
@@ -26,6 +28,7 @@ from email_security.engine import (
     compile_settings,
     evaluate,
 )
+from email_security.engine._body import MAX_LINKS, read_body
 from email_security.engine._names import (
     _PROTOTYPES,
     _PSL,
@@ -205,3 +208,70 @@ def test_cached_look_ups_of_unknown_senders_are_left_to_reference_counting() -> 
     assert not gc.is_tracked(compiled.sender_address("ann@nowhere.example"))
     assert not gc.is_tracked(compiled.match_ip("192.0.2.7"))
     assert gc.is_tracked(compiled.sender_address("eve@evil.example"))  # holds an entry
+
+
+# --- the body: bare URLs and the cut --------------------------------------------------------------
+
+# The long way round: a regex search with a look-behind for the scheme's start, and a trim
+# that counts brackets afresh at every step.
+BARE_URL_THE_LONG_WAY = re.compile(r"(?<![\w+.-])[hH][tT][tT][pP][sS]?://[^\s<>\"\x00-\x1f\x7f]+")
+OPENERS = {")": "(", "]": "[", "}": "{"}
+
+
+def bare_urls_the_long_way(text: str) -> list[str]:
+    found: dict[str, None] = {}
+    for match in BARE_URL_THE_LONG_WAY.finditer(text):
+        url = match.group()
+        while url and (
+            url[-1] in ".,;:!?'\""
+            or (url[-1] in OPENERS and url.count(url[-1]) > url.count(OPENERS[url[-1]]))
+        ):
+            url = url[:-1]
+        if url.partition("://")[2]:
+            found[url] = None
+    return list(found)[:MAX_LINKS]
+
+
+url_texts = st.lists(
+    st.sampled_from(
+        ("http", "HTTPS", "hTtp", "s", "://", "x", "é", "_", "-", ".", ",", "!", "'", '"', "(",
+         ")", "[", "]", "}", "<", ">", " ", "\n", "\x00", "\u00a0", "/", "?q=1", "a.example"),
+    ),
+    max_size=40,
+).map("".join)  # fmt: skip
+
+
+@MANY
+@given(text=url_texts | st.text(max_size=60))
+def test_bare_urls_are_those_the_regex_finds(text: str) -> None:
+    assert read_body(text, None, 10_000, False).urls == bare_urls_the_long_way(text)
+
+
+HTML_TAGS = ("p", "div", "br", "td", "tr", "table", "li", "b", "span", "script", "style",
+             "template", "select", "option", "pre", "textarea", "html", "body")  # fmt: skip
+HTML_ODDITIES = ("&amp;", "&nvlt;", "&NotEqualTilde;", "&#x1F600;", "\r\n", "\x00", "<!--c-->")
+html_soups = st.lists(
+    st.one_of(
+        st.sampled_from(HTML_TAGS).flatmap(lambda t: st.sampled_from((f"<{t}>", f"</{t}>"))),
+        st.sampled_from(HTML_ODDITIES),
+        st.text(alphabet="ab <&\n", max_size=4),
+    ),
+    max_size=30,
+).map("".join)
+
+
+@MANY
+@given(
+    plain=st.none() | st.text(alphabet="ab\n", max_size=30),
+    html=html_soups,
+    limit=st.integers(0, 60),
+)
+def test_body_truncated_is_the_same_whether_the_text_is_read_or_not(
+    plain: str | None, html: str, limit: int
+) -> None:
+    """Without a policy reading the body, the HTML's text is worked out only when the HTML
+    alone could overflow the limit: it must never be longer than the HTML."""
+    with_text = read_body(plain, html, limit, True)
+    assert read_body(plain, html, limit, False).truncated == with_text.truncated
+    assert with_text.text is not None
+    assert len(with_text.text) <= limit

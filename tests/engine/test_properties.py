@@ -19,6 +19,7 @@ from email_security.engine import (
     AuthResult,
     AuthResults,
     BlockedSender,
+    ContentPolicy,
     ImpersonationEntry,
     Message,
     MessageError,
@@ -26,7 +27,9 @@ from email_security.engine import (
     RecipientVerdict,
     SendingDomainRestriction,
     Settings,
+    Thresholds,
     TrustedDomain,
+    UrlIgnorePattern,
     compile_settings,
     evaluate,
     parse_message,
@@ -53,7 +56,16 @@ SEVERITY = {
 ACTION_SEVERITY = {"deliver": 0, "quarantine": 1, "drop": 2}
 RESTRICTION_ATTRIBUTES = frozenset({"SENDING_DOMAIN_RESTRICTION", "IP_RESTRICTION"})
 FIELDS = frozenset(
-    {"envelope_from", "header_from", "header_from_name", "reply_to", "recipient", "client_ip"}
+    {
+        "envelope_from",
+        "header_from",
+        "header_from_name",
+        "reply_to",
+        "recipient",
+        "client_ip",
+        "subject",
+        "body",
+    }
 )
 RESOURCES = frozenset(
     {
@@ -63,6 +75,7 @@ RESOURCES = frozenset(
         "impersonation_registry",
         "domains",
         "sending_domain_restrictions",
+        "content_policies",
     }
 )
 
@@ -328,10 +341,25 @@ domains = st.lists(st.sampled_from(TEXT_PIECES), max_size=4).map(
 )
 
 
-def full_match_ignoring_case(pattern: str, text: str) -> bool:
+def ignoring_case(pattern: str) -> re2._Regexp | None:
+    """The pattern compiled as the engine compiles it; None when RE2 refuses it."""
     options = re2.Options()
     options.case_sensitive = False
-    return re2.compile(pattern, options).fullmatch(text) is not None
+    options.log_errors = False
+    try:
+        return re2.compile(pattern, options)
+    except re2.error:
+        return None
+
+
+def full_match_ignoring_case(pattern: str, text: str) -> bool:
+    regex = ignoring_case(pattern)
+    return regex is not None and regex.fullmatch(text) is not None
+
+
+def found_ignoring_case(pattern: str, text: str) -> bool:
+    regex = ignoring_case(pattern)
+    return regex is not None and regex.search(text) is not None
 
 
 @PROPERTY
@@ -353,6 +381,88 @@ def test_email_regexes_match_exactly_when_re2_full_matches_ignoring_case(
 
     expected = {entry.id for entry in blocked if full_match_ignoring_case(entry.pattern, address)}
     assert {m.id for m in verdict.matches} == expected
+
+
+# Text and patterns over a few words, in both cases, so that policies often find something.
+CONTENT_PIECES = ("gift", "Card", "cards", " ", "\n", "wire", "é", "É", "ß", "$", "5", ".", "x")
+CONTENT_REGEX_PIECES = (
+    "gift", "CARD", r"\s+", r"\s*", "s?", ".", ".*", "[0-9]+", r"\$", "^", "$", "(wire|gift)",
+    "é", "É", "x+", r"\bcard", "(",
+)  # fmt: skip
+content_texts = st.lists(st.sampled_from(CONTENT_PIECES), max_size=12).map("".join)
+content_patterns = st.lists(st.sampled_from(CONTENT_REGEX_PIECES), min_size=1, max_size=4).map(
+    "".join
+)
+content_policy_lists = st.lists(
+    st.builds(
+        lambda pattern, targets, enabled: ContentPolicy("", "policy", pattern, targets, enabled),
+        content_patterns,
+        st.sampled_from((("SUBJECT",), ("BODY",), ("SUBJECT", "BODY"), ())),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=8,
+).map(lambda policies: tuple(replace(p, id=f"cp-{i}") for i, p in enumerate(policies)))
+
+
+@PROPERTY
+@given(
+    policies=content_policy_lists,
+    subject=st.none() | content_texts,
+    body=st.none() | content_texts,
+)
+def test_content_policies_are_found_exactly_where_re2_searching_ignoring_case_finds_them(
+    policies: tuple[ContentPolicy, ...], subject: str | None, body: str | None
+) -> None:
+    message = Message(recipients=("bob@ours.example",), subject=subject, body=body)
+    (verdict,) = verdicts(Settings(content_policies=policies), message)
+
+    expected = {
+        (policy.id, field)
+        for policy in policies
+        if policy.enabled
+        for field, target, text in (("subject", "SUBJECT", subject), ("body", "BODY", body))
+        if text is not None
+        and target in policy.targets
+        and found_ignoring_case(policy.pattern, text)
+    }
+    assert {(m.id, m.field) for m in verdict.matches} == expected
+    assert (verdict.disposition == "MALICIOUS") is bool(expected)
+
+
+URL_PIECES = ("trusted", "Trusted", "evil", ".example", "/", "x", "?u=", "https://", "www.", "-")
+URL_REGEX_PIECES = (
+    "https?://", "HTTPS://", r"(www\.)?", r"trusted\.example", r"evil\.example", "/", ".*",
+    "[a-z]+", r"\?u=", "x", "(", ".+",
+)  # fmt: skip
+link_urls = st.builds(
+    "{}{}".format,
+    st.sampled_from(("https://", "http://", "HTTPS://")),
+    st.lists(st.sampled_from(URL_PIECES), min_size=1, max_size=8).map("".join),
+).filter(lambda url: url.partition(":")[2].strip("/"))  # a scheme alone is not a link
+url_pattern_lists = st.lists(
+    st.lists(st.sampled_from(URL_REGEX_PIECES), min_size=1, max_size=5).map("".join),
+    min_size=1,
+    max_size=6,
+).map(lambda patterns: tuple(UrlIgnorePattern(f"url-{i}", p) for i, p in enumerate(patterns)))
+
+
+@PROPERTY
+@given(patterns=url_pattern_lists, urls=st.lists(link_urls, min_size=1, max_size=5, unique=True))
+def test_links_are_ignored_exactly_when_re2_full_matches_ignoring_case(
+    patterns: tuple[UrlIgnorePattern, ...], urls: list[str]
+) -> None:
+    html = "".join(f'<a href="{url}">link</a>' for url in urls)
+    message = Message(recipients=("bob@ours.example",), body_html=html)
+    verdict = evaluate(message, compile_settings(Settings(url_ignore_patterns=patterns)))
+
+    assert [link.url for link in verdict.links] == urls
+    for link in verdict.links:
+        first = next((p for p in patterns if full_match_ignoring_case(p.pattern, link.url)), None)
+        assert link.rewrite is (first is None)
+        assert (link.ignored_by and (link.ignored_by.id, link.ignored_by.pattern)) == (
+            first and (first.id, first.pattern)
+        )
 
 
 # --- robustness -----------------------------------------------------------------------------------
@@ -474,3 +584,116 @@ def test_parse_message_raises_nothing_but_message_error(headers: list[tuple[str,
         return
     assert message.recipients
     assert message.header_from is not None or message.envelope_from is not None
+
+
+RICH_CONTENT_COMPILED = compile_settings(
+    replace(
+        RICH_ACCOUNT,
+        content_policies=(
+            ContentPolicy("cp-any", "Anything", ".", ("SUBJECT", "BODY")),
+            ContentPolicy("cp-words", "Words", r"\bgift\s+cards?\b", ("BODY",)),
+            ContentPolicy("cp-off", "Off", ".*", ("SUBJECT", "BODY"), enabled=False),
+        ),
+        url_ignore_patterns=(UrlIgnorePattern("url-any", r"https?://[^/]*\.example/.*"),),
+    ),
+    Thresholds(body_text_limit=50),
+)
+body_like = (
+    arbitrary_text
+    | st.text(alphabet="<>/&;#\"'= abhtps:.", max_size=60)
+    | st.lists(
+        st.sampled_from(("https://a.example/", "http://", "(", ")", ".", " ")), max_size=8
+    ).map("".join)
+)
+html_like = body_like | st.lists(
+    st.sampled_from(
+        (
+            "<a href='https://x.example/'>",
+            "<area href=",
+            "<p>",
+            "</p>",
+            "<script>",
+            "<style>",
+            "&amp;",
+        )
+    ),
+    max_size=10,
+).map("".join)
+
+
+@PROPERTY
+@given(
+    subject=st.none() | arbitrary_text,
+    body=st.none() | body_like,
+    body_html=st.none() | html_like,
+    recipients=st.lists(
+        st.sampled_from(("bob@ours.example", "ceo@ours.example")), min_size=1, max_size=2
+    ),
+)
+def test_evaluation_never_raises_on_arbitrary_subjects_and_bodies(
+    subject: str | None, body: str | None, body_html: str | None, recipients: list[str]
+) -> None:
+    message = Message(
+        recipients=tuple(recipients),
+        header_from="ann@partner.example",
+        subject=subject,
+        body=body,
+        body_html=body_html,
+    )
+    verdict = evaluate(message, RICH_CONTENT_COMPILED)
+
+    assert len(verdict.links) <= 100
+    assert all(link.url.lower().startswith(("http:", "https:")) for link in verdict.links)
+    assert len({link.url for link in verdict.links}) == len(verdict.links)
+    for recipient in verdict.recipients:
+        assert all(m.resource in RESOURCES and m.field in FIELDS for m in recipient.matches)
+        assert recipient.rewrite_links is (recipient.recipient != "ceo@ours.example")
+
+
+mime_headers = st.lists(
+    st.sampled_from(
+        (
+            "Content-Type: text/plain; charset=utf-8",
+            "Content-Type: text/plain; charset=x-unknown",
+            "Content-Type: text/plain; charset=rot13",
+            'Content-Type: text/plain; charset="',
+            "Content-Type: text/html; charset=iso-2022-jp",
+            'Content-Type: multipart/alternative; boundary="b"',
+            "Content-Type: multipart/mixed",
+            "Content-Type: message/rfc822",
+            "Content-Transfer-Encoding: base64",
+            "Content-Transfer-Encoding: quoted-printable",
+            "Content-Transfer-Encoding: x-uuencode",
+            "Content-Disposition: attachment",
+            "Content-Disposition: inline; filename*=utf-8''%FF",
+            "Subject: =?x-unknown?q?=FF?=",
+            "Subject: =?utf-8?b?broken",
+        )
+    ),
+    max_size=4,
+)
+mime_bodies = st.binary(max_size=80) | st.lists(
+    st.sampled_from(
+        (
+            b"--b\r\n",
+            b"--b--\r\n",
+            b"Content-Type: text/html\r\n\r\n",
+            b"<p>x</p>",
+            b"=FF=\r\n",
+            b"SGk=",
+            b"\r\n",
+        )
+    ),
+    max_size=10,
+).map(b"".join)
+
+
+@PROPERTY
+@given(headers=mime_headers, body=mime_bodies)
+def test_parse_message_reads_any_body_without_raising(headers: list[str], body: bytes) -> None:
+    head = "\r\n".join(("From: ann@partner.example", "To: bob@ours.example", *headers))
+    message = parse_message(head.encode() + b"\r\n\r\n" + body)
+    assert message.body is None or isinstance(message.body, str)
+    assert message.body_html is None or isinstance(message.body_html, str)
+    assert message.subject is None or isinstance(message.subject, str)
+    evaluate(message, RICH_CONTENT_COMPILED)

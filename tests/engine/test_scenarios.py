@@ -8,7 +8,8 @@ recipients in one message, the protected domain chosen, and the details of each 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 import pytest
@@ -18,6 +19,7 @@ from email_security.engine import (
     AuthResult,
     AuthResults,
     BlockedSender,
+    ContentPolicy,
     ImpersonationEntry,
     Message,
     ProtectedDomain,
@@ -25,6 +27,7 @@ from email_security.engine import (
     Settings,
     Thresholds,
     TrustedDomain,
+    UrlIgnorePattern,
     compile_settings,
     evaluate,
 )
@@ -63,6 +66,11 @@ CARL = ImpersonationEntry("imp-carl", "Carl Ho", r"carl(\.ho)?@ours\.example", i
 RESTRICT_PARTNER = SendingDomainRestriction(
     "sdr-partner", "partner.example", exclude=("legacy.partner.example",)
 )
+GIFT_CARDS = ContentPolicy("cp-gift-cards", "Gift cards", r"gift\s*cards?", ("SUBJECT", "BODY"))
+OVERDUE_IN_SUBJECT = ContentPolicy(
+    "cp-overdue", "Overdue invoice", r"invoice\s+overdue", ("SUBJECT",)
+)
+WIRE_IN_BODY = ContentPolicy("cp-wire", "Wire transfer", r"wire\s+transfer", ("BODY",))
 
 
 # --- the table machinery --------------------------------------------------------------------------
@@ -172,6 +180,10 @@ def restriction(field: str = "header_from", honored: bool = True) -> Hit:
 
 def ip_restriction(honored: bool = True) -> Hit:
     return Hit("domains", OURS.id, "client_ip", honored)
+
+
+def content(policy_id: str = GIFT_CARDS.id, field: str = "subject", honored: bool = True) -> Hit:
+    return Hit("content_policies", policy_id, field, honored)
 
 
 def passes(
@@ -340,6 +352,280 @@ PRECEDENCE = [
 @pytest.mark.parametrize("scenario", PRECEDENCE)
 def test_precedence_of_exempt_blocked_and_trusted(scenario: Scenario) -> None:
     check(scenario)
+
+
+# --- step 4: content policies ---------------------------------------------------------------------
+
+FOUND = ("CONTENT_POLICY",)
+GIFT_CARD_ACCOUNT = account(content_policies=(GIFT_CARDS,))
+
+
+def written(**fields: Any) -> Message:
+    """A message from an unknown sender with the subject and body given."""
+    fields.setdefault("header_from", "ann@partner.example")
+    return mail(**fields)
+
+
+CONTENT_POLICIES = [
+    case(
+        "found-in-the-subject",
+        GIFT_CARD_ACCOUNT,
+        written(subject="Please buy gift cards"),
+        "MALICIOUS",
+        "quarantine",
+        attributes=FOUND,
+        matches=(content(),),
+    ),
+    case(
+        "found-in-the-plain-body",
+        GIFT_CARD_ACCOUNT,
+        written(subject="Errand", body="Hi,\nplease buy three gift cards today.\n"),
+        "MALICIOUS",
+        "quarantine",
+        attributes=FOUND,
+        matches=(content(field="body"),),
+    ),
+    case(
+        "found-in-the-text-of-the-html",
+        GIFT_CARD_ACCOUNT,
+        written(body_html="<p>Please buy <b>gift</b> <i>cards</i></p>"),
+        "MALICIOUS",
+        "quarantine",
+        attributes=FOUND,
+        matches=(content(field="body"),),
+    ),
+    case(
+        "inline-markup-inside-a-word-is-no-gap",
+        account(content_policies=(replace(GIFT_CARDS, pattern="giftcard"),)),
+        written(body_html="<p>gift<span style='x'>card</span></p>"),
+        "MALICIOUS",
+        "quarantine",
+        attributes=FOUND,
+        matches=(content(field="body"),),
+    ),
+    case(
+        "blocks-do-not-run-into-each-other",
+        account(content_policies=(replace(GIFT_CARDS, pattern="giftcard"),)),
+        written(body_html="<div>gift</div><div>card</div><p>gift</p>card<br>gift<br>card"),
+        "NONE",
+    ),
+    case(
+        "html-markup-is-not-text",
+        GIFT_CARD_ACCOUNT,
+        written(
+            body_html='<p title="gift cards"><a href="https://x.example/gift-cards">Hi</a></p>'
+        ),
+        "NONE",
+    ),
+    case(
+        "html-scripts-and-styles-are-not-text",
+        GIFT_CARD_ACCOUNT,
+        written(
+            body_html="<style>.gift cards{color:red}</style><p>Hi</p>"
+            "<script>var note = 'gift cards';</script>"
+        ),
+        "NONE",
+    ),
+    case(
+        "html-entities-are-decoded",
+        account(content_policies=(replace(GIFT_CARDS, pattern=r"AT&T gift card"),)),
+        written(body_html="<p>Your AT&amp;T&#32;gift&#x20;card</p>"),
+        "MALICIOUS",
+        "quarantine",
+        attributes=FOUND,
+        matches=(content(field="body"),),
+    ),
+    case(
+        "case-insensitive",
+        GIFT_CARD_ACCOUNT,
+        written(subject="BUY GIFT CARDS", body="Gift Cards, please."),
+        "MALICIOUS",
+        "quarantine",
+        attributes=FOUND,
+        matches=(content(), content(field="body")),
+    ),
+    case(
+        "found-anywhere-not-a-full-match",
+        account(content_policies=(replace(GIFT_CARDS, pattern="card"),)),
+        written(subject="Re: your giftcards order #42"),
+        "MALICIOUS",
+        "quarantine",
+        attributes=FOUND,
+        matches=(content(),),
+    ),
+    case(
+        "one-match-per-field-it-was-found-in",
+        GIFT_CARD_ACCOUNT,
+        written(subject="gift cards", body="gift cards and more gift cards", body_html="giftcard"),
+        "MALICIOUS",
+        "quarantine",
+        attributes=FOUND,
+        matches=(content(), content(field="body")),
+    ),
+    case(
+        "not-found",
+        GIFT_CARD_ACCOUNT,
+        written(subject="Lunch?", body="Shall we meet at noon?"),
+        "NONE",
+    ),
+    case(
+        "disabled-policy-is-neither-applied-nor-reported",
+        account(content_policies=(replace(GIFT_CARDS, enabled=False),)),
+        written(subject="gift cards", body="gift cards"),
+        "NONE",
+    ),
+    case(
+        "subject-only-policy-does-not-read-the-body",
+        account(content_policies=(OVERDUE_IN_SUBJECT,)),
+        written(subject="Hello", body="Your invoice overdue notice", body_html="invoice overdue"),
+        "NONE",
+    ),
+    case(
+        "subject-only-policy-reads-the-subject",
+        account(content_policies=(OVERDUE_IN_SUBJECT,)),
+        written(subject="Invoice overdue"),
+        "MALICIOUS",
+        "quarantine",
+        attributes=FOUND,
+        matches=(content(OVERDUE_IN_SUBJECT.id),),
+    ),
+    case(
+        "body-only-policy-does-not-read-the-subject",
+        account(content_policies=(WIRE_IN_BODY,)),
+        written(subject="Wire transfer", body="Details inside."),
+        "NONE",
+    ),
+    case(
+        "without-a-body-a-body-policy-finds-nothing",
+        account(content_policies=(replace(WIRE_IN_BODY, pattern=".*"),)),
+        written(subject="anything"),
+        "NONE",
+    ),
+    case(
+        "beats-a-trusted-sender",
+        account(allow_policies=(TRUST_PARTNER,), content_policies=(GIFT_CARDS,)),
+        written(subject="gift cards", detections=("SPAM",)),
+        "MALICIOUS",
+        "quarantine",
+        attributes=FOUND,
+        matches=(content(), allow(TRUST_PARTNER.id, honored=False)),
+    ),
+    case(
+        "beats-an-acceptable-sender",
+        account(allow_policies=(ACCEPT_PARTNER,), content_policies=(GIFT_CARDS,)),
+        written(body="gift cards", detections=("SPAM",)),
+        "MALICIOUS",
+        "quarantine",
+        attributes=FOUND,
+        matches=(content(field="body"), allow(ACCEPT_PARTNER.id, honored=False)),
+    ),
+    case(
+        "exempt-recipient-still-wins",
+        account(allow_policies=(EXEMPT_BOB,), content_policies=(GIFT_CARDS,)),
+        written(subject="gift cards"),
+        "NONE",
+        matches=(exempt(), content(honored=False)),
+    ),
+    case(
+        "with-a-blocked-sender-both-are-reported",
+        account(block_senders=(BLOCK_EVIL,), content_policies=(GIFT_CARDS,)),
+        written(header_from="ann@evil.example", subject="gift cards"),
+        "MALICIOUS",
+        "quarantine",
+        attributes=("CUSTOM_BLOCK_LIST", "CONTENT_POLICY"),
+        matches=(block(BLOCK_EVIL.id), content()),
+    ),
+    case(
+        "invalid-regex-is-skipped-the-rest-still-count",
+        account(
+            content_policies=(replace(GIFT_CARDS, id="cp-broken", pattern="gift("), GIFT_CARDS)
+        ),
+        written(subject="gift cards, gift("),
+        "MALICIOUS",
+        "quarantine",
+        attributes=FOUND,
+        matches=(content(),),
+    ),
+    case(
+        "invalid-regex-alone-finds-nothing",
+        account(content_policies=(replace(GIFT_CARDS, id="cp-broken", pattern="gift("),)),
+        written(subject="gift( cards", body="gift("),
+        "NONE",
+    ),
+    case(
+        "drop-dispositions-drop-it",
+        account(
+            domains=(
+                ProtectedDomain("dom-ours", "ours.example", drop_dispositions=("MALICIOUS",)),
+            ),
+            content_policies=(GIFT_CARDS,),
+        ),
+        written(subject="gift cards"),
+        "MALICIOUS",
+        "drop",
+        attributes=FOUND,
+        matches=(content(),),
+    ),
+]
+
+
+@pytest.mark.parametrize("scenario", CONTENT_POLICIES)
+def test_content_policies(scenario: Scenario) -> None:
+    check(scenario)
+
+
+def test_content_policy_match_names_the_policy_and_the_field() -> None:
+    verdict = verdict_for(GIFT_CARD_ACCOUNT, written(body="buy gift cards"))
+    (found,) = verdict.matches
+    assert (found.resource, found.id, found.pattern, found.field, found.honored) == (
+        "content_policies",
+        GIFT_CARDS.id,
+        GIFT_CARDS.pattern,
+        "body",
+        True,
+    )
+    assert '"Gift cards"' in found.reason
+    assert "body" in found.reason
+
+
+@pytest.mark.parametrize(
+    ("block_senders", "named"),
+    [
+        pytest.param((), 'content policy "Gift cards"', id="content-policy"),
+        pytest.param(
+            (BlockedSender("block-partner", "partner.example", "DOMAIN"),),
+            'a blocked sender and content policy "Gift cards"',
+            id="blocked-sender-and-content-policy",
+        ),
+    ],
+)
+def test_allow_policy_not_honoured_says_what_blocked(
+    block_senders: tuple[BlockedSender, ...], named: str
+) -> None:
+    settings = account(
+        allow_policies=(TRUST_PARTNER,),
+        block_senders=block_senders,
+        content_policies=(GIFT_CARDS,),
+    )
+    verdict = verdict_for(settings, written(subject="gift cards"))
+    (trusted,) = [m for m in verdict.matches if m.resource == "allow_policies"]
+    assert trusted.honored is False
+    assert trusted.reason == f"trusted sender, but {named} matched too: block beats allow"
+
+
+def test_content_policy_lifted_for_an_exempt_recipient_only() -> None:
+    settings = account(allow_policies=(EXEMPT_BOB,), content_policies=(GIFT_CARDS,))
+    message = written(recipients=(RECIPIENT, "carol@ours.example"), subject="gift cards")
+    bob, carol = evaluate(message, compile_settings(settings)).recipients
+
+    (lifted,) = [m for m in bob.matches if m.resource == "content_policies"]
+    assert (bob.disposition, lifted.honored) == ("NONE", False)
+    assert "lifted by exempt recipient" in lifted.reason
+    assert (carol.disposition, carol.action, carol.attributes) == (
+        "MALICIOUS",
+        "quarantine",
+        ("CONTENT_POLICY",),
+    )
 
 
 # --- verify_sender --------------------------------------------------------------------------------
@@ -1761,3 +2047,336 @@ def test_ip_restrictions_report_each_recipients_own_protected_domain() -> None:
     assert [(m.id, m.honored) for m in ann.matches] == [("dom-eu", True)]
     assert (bob.action, ann.action, ann.attributes) == ("deliver", "drop", ("IP_RESTRICTION",))
     assert carl.matches == bob.matches
+
+
+# --- links and URL ignore patterns ----------------------------------------------------------------
+
+TRUSTED_LINKS = UrlIgnorePattern("url-trusted", r"https://trusted\.example/.*")
+ANY_TRUSTED_PATH = UrlIgnorePattern("url-trusted-any", r"https?://(www\.)?trusted\.example/.*")
+THE_LINK = "https://trusted.example/x"
+
+
+class LinkSeen(NamedTuple):
+    """A link as the tables expect it: the URL, and the id of the entry ignoring it."""
+
+    url: str
+    ignored_by: str | None = None
+
+
+def link_case(id_: str, message: Message, links: list[LinkSeen], *ignores: UrlIgnorePattern) -> Any:
+    return pytest.param(Settings(url_ignore_patterns=ignores), message, links, id=id_)
+
+
+def ignored(url: str, entry: UrlIgnorePattern = TRUSTED_LINKS) -> LinkSeen:
+    return LinkSeen(url, entry.id)
+
+
+def urls(count: int, host: str = "x.example") -> list[str]:
+    return [f"https://{host}/{n}" for n in range(count)]
+
+
+LINKS = [
+    link_case(
+        "bare-urls-in-the-plain-text",
+        written(body="See https://a.example/x and http://b.example/y\nor HTTP://C.example/Z"),
+        [
+            LinkSeen("https://a.example/x"),
+            LinkSeen("http://b.example/y"),
+            LinkSeen("HTTP://C.example/Z"),
+        ],
+    ),
+    link_case(
+        "hrefs-of-a-and-area-elements",
+        written(
+            body_html='<a href="https://a.example/">a</a><img src="https://img.example/i.png">'
+            '<map><area href="https://b.example/map"></map><link href="https://css.example/">'
+            '<form action="https://form.example/"></form>'
+        ),
+        [LinkSeen("https://a.example/"), LinkSeen("https://b.example/map")],
+    ),
+    link_case(
+        "href-entities-decoded-whitespace-and-newlines-dropped",
+        written(
+            body_html='<a href=" https://a.example/?x=1&amp;y=2 ">a</a><a href="ht\ntps://b.exa\tmple/">'
+        ),
+        [LinkSeen("https://a.example/?x=1&y=2"), LinkSeen("https://b.example/")],
+    ),
+    link_case(
+        "plain-text-first-then-the-html",
+        written(
+            body="Text: https://p.example/1",
+            body_html='<a href="https://h.example/1">1</a> https://h.example/text',
+        ),
+        [LinkSeen("https://p.example/1"), LinkSeen("https://h.example/1")],
+    ),
+    link_case(
+        "each-url-once-in-order-of-first-appearance",
+        written(
+            body="https://b.example/ https://a.example/ https://b.example/",
+            body_html='<a href="https://a.example/">a</a><a href="https://c.example/">c</a>',
+        ),
+        [
+            LinkSeen("https://b.example/"),
+            LinkSeen("https://a.example/"),
+            LinkSeen("https://c.example/"),
+        ],
+    ),
+    link_case(
+        "the-first-100",
+        written(
+            body=" ".join(urls(80)),
+            body_html="".join(f'<a href="{u}">' for u in urls(40, "h.example")),
+        ),
+        [LinkSeen(url) for url in urls(80) + urls(20, "h.example")],
+    ),
+    link_case(
+        "trailing-punctuation-left-off",
+        written(
+            body="Go to https://a.example/x.html, then https://b.example/?q=1! (see https://c.example/y)"
+            " 'https://d.example/' \"https://e.example/\"; https://f.example/wiki/Foo_(bar)."
+            " <https://g.example/> [https://h.example/]: https://i.example/a?b:c;"
+        ),
+        [
+            LinkSeen("https://a.example/x.html"),
+            LinkSeen("https://b.example/?q=1"),
+            LinkSeen("https://c.example/y"),
+            LinkSeen("https://d.example/"),
+            LinkSeen("https://e.example/"),
+            LinkSeen("https://f.example/wiki/Foo_(bar)"),
+            LinkSeen("https://g.example/"),
+            LinkSeen("https://h.example/"),
+            LinkSeen("https://i.example/a?b:c"),
+        ],
+    ),
+    link_case(
+        "other-schemes-and-relative-urls-are-not-links",
+        written(
+            body="ftp://f.example/ mailto:ann@x.example file:///etc/passwd xhttps://glued.example/"
+            " https:// http://.",
+            body_html='<a href="mailto:a@x.example">m</a><a href="javascript:alert(1)">j</a>'
+            '<a href="/relative">r</a><a href="//scheme-relative.example/">s</a>'
+            '<a href="ftp://f.example/">f</a><a href="tel:+15551234">t</a>'
+            '<a href="https:">e</a><a href="http://">e</a><a>n</a>',
+        ),
+        [],
+    ),
+    link_case("no-body-no-links", written(subject="https://s.example/ in the subject"), []),
+    link_case(
+        "ignore-pattern-full-match-only",
+        written(body=f"{THE_LINK} https://evil.example/?u=https://trusted.example/x"),
+        [ignored(THE_LINK), LinkSeen("https://evil.example/?u=https://trusted.example/x")],
+        TRUSTED_LINKS,
+    ),
+    link_case(
+        "ignore-pattern-does-not-exempt-a-longer-host",
+        written(body="https://trusted.example.evil.example/x https://nottrusted.example/x"),
+        [
+            LinkSeen("https://trusted.example.evil.example/x"),
+            LinkSeen("https://nottrusted.example/x"),
+        ],
+        TRUSTED_LINKS,
+    ),
+    link_case(
+        "ignore-pattern-ignores-case",
+        written(body="HTTPS://TRUSTED.EXAMPLE/X", body_html='<a href="https://Trusted.Example/y">'),
+        [ignored("HTTPS://TRUSTED.EXAMPLE/X"), ignored("https://Trusted.Example/y")],
+        TRUSTED_LINKS,
+    ),
+    link_case(
+        "ignored-by-names-the-first-matching-entry-in-settings-order",
+        written(body=f"{THE_LINK} http://www.trusted.example/y"),
+        [
+            ignored(THE_LINK, ANY_TRUSTED_PATH),
+            ignored("http://www.trusted.example/y", ANY_TRUSTED_PATH),
+        ],
+        UrlIgnorePattern("url-other", r"https://other\.example/.*"),
+        ANY_TRUSTED_PATH,
+        TRUSTED_LINKS,
+    ),
+    link_case(
+        "invalid-ignore-pattern-is-skipped",
+        written(body=THE_LINK),
+        [ignored(THE_LINK)],
+        UrlIgnorePattern("url-broken", "https://(trusted"),
+        TRUSTED_LINKS,
+    ),
+]
+
+
+@pytest.mark.parametrize(("settings", "message", "links"), LINKS)
+def test_links(settings: Settings, message: Message, links: list[LinkSeen]) -> None:
+    verdict = evaluate(message, compile_settings(settings))
+    assert [
+        LinkSeen(link.url, link.ignored_by and link.ignored_by.id) for link in verdict.links
+    ] == links
+    patterns = {entry.id: entry.pattern for entry in settings.url_ignore_patterns}
+    for link in verdict.links:
+        assert link.rewrite is (link.ignored_by is None)
+        if link.ignored_by is not None:
+            assert link.ignored_by.pattern == patterns[link.ignored_by.id]
+
+
+@pytest.mark.parametrize(
+    ("settings", "sender", "rewrite_links"),
+    [
+        pytest.param(account(), "ann@partner.example", True, id="no-policy"),
+        pytest.param(
+            account(allow_policies=(TRUST_PARTNER,)),
+            "ann@partner.example",
+            False,
+            id="trusted-sender",
+        ),
+        pytest.param(
+            account(allow_policies=(EXEMPT_BOB,)),
+            "ann@partner.example",
+            False,
+            id="exempt-recipient",
+        ),
+        pytest.param(
+            account(allow_policies=(ACCEPT_PARTNER,)),
+            "ann@partner.example",
+            True,
+            id="acceptable-sender",
+        ),
+        pytest.param(
+            account(allow_policies=(TRUST_PARTNER_CO_UK_VERIFIED,)),
+            "ann@partner.co.uk",
+            True,
+            id="trusted-sender-not-verified",
+        ),
+        pytest.param(
+            account(allow_policies=(TRUST_PARTNER,), block_senders=(BLOCK_EVIL,)),
+            "ann@partner.example",
+            False,
+            id="trusted-sender-with-an-unrelated-block",
+        ),
+        pytest.param(
+            account(allow_policies=(TRUST_PARTNER,), content_policies=(GIFT_CARDS,)),
+            "ann@partner.example",
+            True,
+            id="trusted-sender-beaten-by-a-content-policy",
+        ),
+        pytest.param(
+            account(block_senders=(BlockedSender("block-partner", "partner.example", "DOMAIN"),)),
+            "ann@partner.example",
+            True,
+            id="blocked-sender",
+        ),
+    ],
+)
+def test_rewrite_links_is_false_when_a_trusted_sender_or_an_exempt_recipient_decided(
+    settings: Settings, sender: str, rewrite_links: bool
+) -> None:
+    message = written(
+        header_from=sender, subject="gift cards?" if settings.content_policies else None
+    )
+    verdict = verdict_for(settings, replace(message, body="https://x.example/"))
+    assert verdict.rewrite_links is rewrite_links
+
+
+def test_rewrite_links_is_per_recipient() -> None:
+    settings = account(allow_policies=(EXEMPT_BOB,))
+    message = written(recipients=(RECIPIENT, "carol@ours.example"), body="https://x.example/")
+    bob, carol = evaluate(message, compile_settings(settings)).recipients
+    assert (bob.rewrite_links, carol.rewrite_links) == (False, True)
+
+
+def test_links_and_the_new_verdict_fields_as_the_wire_format_renders_them() -> None:
+    settings = account(url_ignore_patterns=(TRUSTED_LINKS,))
+    message = written(body=f"{THE_LINK} https://x.example/")
+    rendered = dataclasses.asdict(evaluate(message, compile_settings(settings)))
+    assert list(rendered["links"]) == [
+        {
+            "url": THE_LINK,
+            "rewrite": False,
+            "ignored_by": {"id": TRUSTED_LINKS.id, "pattern": TRUSTED_LINKS.pattern},
+        },
+        {"url": "https://x.example/", "rewrite": True, "ignored_by": None},
+    ]
+    assert rendered["body_truncated"] is False
+    assert rendered["recipients"][0]["rewrite_links"] is True
+
+
+def test_a_message_without_subject_or_body_has_no_links_and_nothing_cut() -> None:
+    settings = account(content_policies=(GIFT_CARDS,), url_ignore_patterns=(TRUSTED_LINKS,))
+    verdict = evaluate(written(), compile_settings(settings))
+    assert (verdict.links, verdict.body_truncated) == ((), False)
+    assert verdict.recipients[0].rewrite_links is True
+
+
+# --- the body text and its limit ------------------------------------------------------------------
+
+LIMIT = Thresholds(body_text_limit=100)
+AT_THE_END = ContentPolicy("cp-end", "At the end", "needle", ("BODY",))
+PLAIN_THEN_HTML = ContentPolicy(
+    "cp-joined", "Across the parts", r"plain end\nhtml start", ("BODY",)
+)
+
+
+def body_verdict(message: Message, *policies: ContentPolicy) -> tuple[bool, set[str]]:
+    """Whether the body was cut, and the content policies found, with a 100-character limit."""
+    verdict = evaluate(message, compile_settings(Settings(content_policies=policies), LIMIT))
+    found = {m.id for m in verdict.recipients[0].matches}
+    return verdict.body_truncated, found
+
+
+@pytest.mark.parametrize(
+    ("message", "truncated", "found"),
+    [
+        pytest.param(
+            written(body="x" * 94 + "needle"), False, {AT_THE_END.id}, id="plain-at-the-limit"
+        ),
+        pytest.param(written(body="x" * 95 + "needle"), True, set(), id="plain-one-over"),
+        pytest.param(
+            written(body="x" * 40, body_html="<p>" + "y" * 53 + "needle</p>"),
+            False,
+            {AT_THE_END.id},
+            id="plain-newline-html-at-the-limit",
+        ),
+        pytest.param(
+            written(body="x" * 40, body_html="<p>" + "y" * 54 + "needle</p>"),
+            True,
+            set(),
+            id="plain-newline-html-one-over",
+        ),
+        pytest.param(
+            written(body_html="<div style='" + "z" * 500 + "'>" + "y" * 94 + "needle</div>"),
+            False,
+            {AT_THE_END.id},
+            id="only-text-counts-not-markup",
+        ),
+        pytest.param(
+            written(body_html="<p>needle</p><!--" + "z" * 800 + "-->"),
+            True,
+            {AT_THE_END.id},
+            id="raw-html-over-eight-times-the-limit-is-cut-before-parsing",
+        ),
+        pytest.param(
+            written(body="plain end", body_html="<p>html start</p>"),
+            False,
+            {PLAIN_THEN_HTML.id},
+            id="plain-then-a-newline-then-the-html-text",
+        ),
+    ],
+)
+def test_body_text_limit(message: Message, truncated: bool, found: set[str]) -> None:
+    assert body_verdict(message, AT_THE_END, PLAIN_THEN_HTML) == (truncated, found)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param(written(body="x" * 101), id="plain"),
+        pytest.param(written(body_html="<p>" + "y" * 101 + "</p>"), id="html"),
+        pytest.param(written(body="x" * 50, body_html="<p>" + "y" * 50 + "</p>"), id="both"),
+    ],
+)
+def test_body_truncated_whether_or_not_a_policy_reads_the_body(message: Message) -> None:
+    assert body_verdict(message)[0] is True
+    assert body_verdict(message, AT_THE_END)[0] is True
+
+
+def test_links_beyond_the_limit_of_the_plain_text_are_not_read() -> None:
+    message = written(body="https://a.example/ " + "x" * 100 + " https://b.example/")
+    verdict = evaluate(message, compile_settings(Settings(), LIMIT))
+    assert [link.url for link in verdict.links] == ["https://a.example/"]

@@ -10,16 +10,18 @@ from functools import lru_cache, partial
 import re2
 from rapidfuzz.distance import DamerauLevenshtein
 
-from email_security.engine._index import PatternIndex
+from email_security.engine._index import PatternIndex, RegexSet
 from email_security.engine._model import (
     AllowPolicy,
     BlockedSender,
+    ContentPolicy,
     ImpersonationEntry,
     ProtectedDomain,
     SendingDomainRestriction,
     Settings,
     Thresholds,
     TrustedDomain,
+    UrlIgnorePattern,
 )
 from email_security.engine._names import (
     address_key,
@@ -178,6 +180,11 @@ class CompiledSettings:
     identities: dict[str, list[Identity]]
     protected: dict[str, Protected]
     lookalikes: LookalikeIndex
+    # Enabled content policies searched in the subject, and in the body text; URL ignore
+    # patterns. Each is empty when the settings have none, and then costs nothing.
+    subject_policies: RegexSet[ContentPolicy]
+    body_policies: RegexSet[ContentPolicy]
+    url_ignore_patterns: RegexSet[UrlIgnorePattern]
     restrictions: dict[str, list[Restriction]] = field(default_factory=dict)
 
     # Remembered look-ups, made in __post_init__.
@@ -257,6 +264,11 @@ def compile_settings(settings: Settings, thresholds: Thresholds | None = None) -
         name = domain_key(restriction.domain)
         excludes = tuple(domain_key(exclude) for exclude in restriction.exclude)
         restrictions[name].append(Restriction(restriction, name, excludes))
+    subject_policies, body_policies = _content_policies(settings.content_policies)
+    url_ignore_patterns: RegexSet[UrlIgnorePattern] = RegexSet()
+    for ignore in settings.url_ignore_patterns:
+        url_ignore_patterns.add(ignore.pattern, ignore)
+    url_ignore_patterns.compile()
     return CompiledSettings(
         version=settings.version,
         thresholds=thresholds or Thresholds(),
@@ -265,8 +277,29 @@ def compile_settings(settings: Settings, thresholds: Thresholds | None = None) -
         identities=_identities(settings.impersonation_registry),
         protected=protected,
         lookalikes=LookalikeIndex(protected.values()),
+        subject_policies=subject_policies,
+        body_policies=body_policies,
+        url_ignore_patterns=url_ignore_patterns,
         restrictions=dict(restrictions),
     )
+
+
+def _content_policies(
+    policies: Iterable[ContentPolicy],
+) -> tuple[RegexSet[ContentPolicy], RegexSet[ContentPolicy]]:
+    """The enabled policies searching the subject, and those searching the body."""
+    subject: RegexSet[ContentPolicy] = RegexSet(search=True)
+    body: RegexSet[ContentPolicy] = RegexSet(search=True)
+    for policy in policies:
+        if not policy.enabled:
+            continue  # off: neither applied nor reported
+        if "SUBJECT" in policy.targets:
+            subject.add(policy.pattern, policy)
+        if "BODY" in policy.targets:
+            body.add(policy.pattern, policy)
+    subject.compile()
+    body.compile()
+    return subject, body
 
 
 # Generator functions rather than expressions: compiled, an expression passed to a call

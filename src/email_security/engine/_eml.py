@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from email import message_from_bytes, policy
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.message import Message as MimePart
 from email.utils import getaddresses
 
 import authres
@@ -31,10 +32,12 @@ class MessageError(ValueError):
 
 
 def parse_message(raw: bytes, recipients: Sequence[str] = ()) -> Message:
-    """Read sender, recipients, Received chain and Authentication-Results from a message.
+    """Read sender, recipients, Received chain, Authentication-Results, subject and body
+    from a message.
 
     Recipients, when not given, come from Delivered-To (the envelope recipient a local
-    delivery records), else from To and Cc.
+    delivery records), else from To and Cc. The body is every text/plain part, and the HTML
+    every text/html part, that is not an attachment, each decoded (see _body_parts).
     """
     try:
         return _parse(raw, recipients)
@@ -62,6 +65,7 @@ def _parse(raw: bytes, recipients: Sequence[str]) -> Message:
     if not found_recipients:
         raise MessageError("no recipients: give them, or add To, Cc or Delivered-To")
     hops = [_hop(str(value)) for value in message.get_all("Received", [])]
+    body, body_html = _body_parts(message)
     return Message(
         recipients=found_recipients,
         envelope_from=envelope_from,
@@ -72,6 +76,9 @@ def _parse(raw: bytes, recipients: Sequence[str]) -> Message:
         auth=_authentication_results(message),
         received_ips=tuple(ip for ip, _, _ in hops),
         received_tls=tuple(tls for _, tls, _ in hops),
+        subject=_subject(message),
+        body=body,
+        body_html=body_html,
     )
 
 
@@ -145,6 +152,65 @@ def _first_ip(text: str) -> str | None:
             if parsed is not None:
                 return str(parsed)
     return None
+
+
+def _subject(message: EmailMessage) -> str | None:
+    """The Subject, RFC 2047 encoded words decoded; as written when it cannot be decoded."""
+    try:
+        value = message.get("Subject")
+        return None if value is None else str(value)
+    except Exception:  # the header parser fails in many ways on hostile input
+        raw = next((v for name, v in message.raw_items() if name.lower() == "subject"), None)
+        return None if raw is None else " ".join(str(raw).split())
+
+
+def _body_parts(message: EmailMessage) -> tuple[str | None, str | None]:
+    """Every text/plain part, and every text/html part, each joined by newlines.
+
+    Multiparts are read all the way down, and so is a message/rfc822 part shown inline; a
+    part sent as an attachment (Content-Disposition: attachment) is skipped with everything
+    inside it. A part that cannot be read is skipped; the rest still counts.
+    """
+    plain: list[str] = []
+    html: list[str] = []
+    pending: list[MimePart] = [message]
+    while pending:  # a stack, not recursion: nesting depth is the sender's to choose
+        part = pending.pop()
+        try:
+            if part.get_content_disposition() == "attachment":
+                continue
+            if part.is_multipart():
+                payload = part.get_payload()
+                if isinstance(payload, list):  # first part on top: read in order
+                    pending += [sub for sub in reversed(payload) if isinstance(sub, MimePart)]
+                continue
+            content_type = part.get_content_type()
+            if content_type == "text/plain":
+                plain.append(_decoded(part))
+            elif content_type == "text/html":
+                html.append(_decoded(part))
+        except Exception:  # the header and payload parsers fail in many ways on hostile input
+            continue
+    return ("\n".join(plain) if plain else None), ("\n".join(html) if html else None)
+
+
+def _decoded(part: MimePart) -> str:
+    """A text part's content: its transfer encoding undone, then decoded from its charset.
+
+    Leniently, never raising: broken base64 or quoted-printable gives what can be read, and
+    bytes invalid in the charset become U+FFFD. A part without a charset is read as UTF-8
+    (ASCII is part of it, and undeclared 8-bit text is mostly UTF-8); one whose charset
+    Python does not know is read as UTF-8 too.
+    """
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        text = payload.decode(charset, "replace")
+    except (LookupError, UnicodeError, ValueError, TypeError):  # unknown, or not a text codec
+        text = payload.decode("utf-8", "replace")
+    return text.replace("\r\n", "\n")
 
 
 def _authentication_results(message: EmailMessage) -> AuthResults:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from email_security.engine._body import read_body
 from email_security.engine._compile import (
     CompiledSettings,
     Identity,
@@ -18,10 +19,14 @@ from email_security.engine._model import (
     AllowPolicy,
     AuthResults,
     BlockedSender,
+    ContentPolicy,
+    Link,
+    LinkIgnoredBy,
     Match,
     Message,
     RecipientVerdict,
     TrustedDomain,
+    UrlIgnorePattern,
     Verdict,
 )
 from email_security.engine._names import (
@@ -41,6 +46,7 @@ _SENDER_FIELDS = ("envelope_from", "header_from")
 _MATCHED_FIELDS = (*_SENDER_FIELDS, "reply_to")  # then client_ip
 _Entries = tuple[BlockedSender | AllowPolicy | TrustedDomain, ...]
 _FieldMatches = list[tuple[str, _Entries]]
+_ContentFound = tuple[tuple[ContentPolicy, str], ...]  # (policy, "subject" or "body")
 
 
 @dataclass(slots=True)
@@ -167,6 +173,11 @@ def _impersonated(
 def evaluate(message: Message, compiled: CompiledSettings) -> Verdict:
     """The verdict for every recipient of the message."""
     sender = _Sender.of(message, compiled)
+    content: _ContentFound = ()
+    links: tuple[Link, ...] = ()
+    body_truncated = False
+    if message.subject is not None or message.body is not None or message.body_html is not None:
+        content, links, body_truncated = _read_content(message, compiled)
     # A recipient changes the decision only through the exempt-recipient policies it matches
     # and, by its protected domain, the client IP and TLS hop and the ip_restrictions:
     # recipients alike in these share one decision. drop_dispositions apply to each.
@@ -182,10 +193,18 @@ def evaluate(message: Message, compiled: CompiledSettings) -> Verdict:
         decided = decisions.get(key)
         if decided is None:
             ip_matches = compiled.match_ip(client_ip) if client_ip else ()
-            if sender.quiet and not ip_matches and not recipient.exempt and restricted is None:
+            if (
+                sender.quiet
+                and not content
+                and not ip_matches
+                and not recipient.exempt
+                and restricted is None
+            ):
                 decided = _NOTHING  # most mail: no step has anything to say
             else:
-                decision = _Decision(message, sender, recipient.exempt, client_ip, ip_matches, tls)
+                decision = _Decision(
+                    message, sender, content, recipient.exempt, client_ip, ip_matches, tls
+                )
                 decided = decision.decide(restricted)
             decisions[key] = decided
         verdicts.append(
@@ -197,9 +216,53 @@ def evaluate(message: Message, compiled: CompiledSettings) -> Verdict:
                 decided.attributes,
                 decided.matches,
                 client_ip,
+                decided.rewrite_links,
             )
         )
-    return Verdict(settings_version=compiled.version, recipients=tuple(verdicts))
+    verdict = Verdict.__new__(Verdict)  # as in _recipient_verdict
+    verdict.settings_version = compiled.version
+    verdict.recipients = tuple(verdicts)
+    verdict.links = links
+    verdict.body_truncated = body_truncated
+    return verdict
+
+
+def _read_content(
+    message: Message, compiled: CompiledSettings
+) -> tuple[_ContentFound, tuple[Link, ...], bool]:
+    """Content policies found in the subject and body, the body's links, and whether the
+    body text was cut: the same for every recipient."""
+    found: list[tuple[ContentPolicy, str]] = []
+    subject = message.subject
+    if subject is not None and compiled.subject_policies:
+        found += [(policy, "subject") for policy in compiled.subject_policies.match(subject)]
+    if message.body is None and message.body_html is None:
+        return tuple(found), (), False
+    body_policies = compiled.body_policies
+    body = read_body(
+        message.body, message.body_html, compiled.thresholds.body_text_limit, bool(body_policies)
+    )
+    if body.text is not None and body_policies:
+        found += [(policy, "body") for policy in body_policies.match(body.text)]
+    ignores = compiled.url_ignore_patterns
+    links = [_link(url, ignores.match(url) if ignores else []) for url in body.urls]
+    return tuple(found), tuple(links), body.truncated
+
+
+def _link(url: str, ignored_by: list[UrlIgnorePattern]) -> Link:
+    """Link(...) without its __init__, as in _recipient_verdict; the first ignore pattern
+    that full-matches the URL, in settings order, is named."""
+    link = Link.__new__(Link)
+    link.url = url
+    link.rewrite = not ignored_by
+    link.ignored_by = None
+    if ignored_by:
+        entry = ignored_by[0]
+        named = LinkIgnoredBy.__new__(LinkIgnoredBy)
+        named.id = entry.id
+        named.pattern = entry.pattern
+        link.ignored_by = named
+    return link
 
 
 def _recipient_verdict(
@@ -210,6 +273,7 @@ def _recipient_verdict(
     attributes: tuple[str, ...],
     matches: tuple[Match, ...],
     client_ip: str | None,
+    rewrite_links: bool,
 ) -> RecipientVerdict:
     """RecipientVerdict(...) without its __init__, which the dataclass module writes in
     Python even for a compiled class: set here, each field is a compiled store."""
@@ -221,6 +285,7 @@ def _recipient_verdict(
     verdict.attributes = attributes
     verdict.matches = matches
     verdict.client_ip = client_ip
+    verdict.rewrite_links = rewrite_links
     return verdict
 
 
@@ -230,6 +295,7 @@ class _Decided:
     drop: bool  # a delivery restriction drops the message
     attributes: tuple[str, ...]
     matches: tuple[Match, ...]
+    rewrite_links: bool  # false when a trusted sender or an exempt recipient decided
 
     def action(self, protected: Protected | None) -> str:
         """Step 9: what happens to the message for a recipient in this protected domain."""
@@ -242,7 +308,7 @@ class _Decided:
         return "deliver"
 
 
-_NOTHING = _Decided("NONE", False, (), ())
+_NOTHING = _Decided("NONE", False, (), (), True)
 
 
 class _Decision:
@@ -250,6 +316,7 @@ class _Decision:
         self,
         message: Message,
         sender: _Sender,
+        content: _ContentFound,
         exempt: tuple[AllowPolicy, ...],
         client_ip: str | None,
         ip_matches: _Entries,
@@ -257,6 +324,7 @@ class _Decision:
     ) -> None:
         self.message = message
         self.sender = sender
+        self.content = content
         self.exempt = exempt
         self.client_ip = client_ip
         self.ip_matches = ip_matches
@@ -276,7 +344,9 @@ class _Decision:
         if self.client_ip:
             matches = [*matches, ("client_ip", self.ip_matches)]
         blocked = self._blocked_senders(matches, findings)
-        trusted, acceptable = self._sender_policies(matches, blocked, exempt)
+        content = self._content_policies(findings)
+        blocked_by = _blocked_by(blocked, content)
+        trusted, acceptable = self._sender_policies(matches, blocked_by, exempt)
         if exempt is not None:
             _lift(findings, f"exempt recipient ({exempt.pattern})")
         elif trusted is not None:
@@ -298,6 +368,7 @@ class _Decision:
             self.drop,
             tuple(dict.fromkeys(self.attributes)),
             tuple(hit.done() for hit in self.hits),
+            exempt is None and trusted is None,
         )
 
     # --- 1 and 2: delivery restrictions ----------------------------------------------------
@@ -388,9 +459,21 @@ class _Decision:
                 blocked = True
         return blocked
 
+    def _content_policies(self, findings: list[_Finding]) -> ContentPolicy | None:
+        """Step 4 too: the first content policy found, if any."""
+        first = None
+        for policy, field_name in self.content:
+            hit = _Hit("content_policies", policy, policy.pattern, field_name)
+            hit.reason = f'content policy "{policy.name}" found in the {field_name}: MALICIOUS'
+            self.hits.append(hit)
+            findings.append(_Finding("MALICIOUS", "CONTENT_POLICY", hit))
+            first = first or policy
+        return first
+
     def _sender_policies(
-        self, matches: _FieldMatches, blocked: bool, exempt: AllowPolicy | None
+        self, matches: _FieldMatches, blocked_by: str | None, exempt: AllowPolicy | None
     ) -> tuple[AllowPolicy | None, AllowPolicy | None]:
+        """`blocked_by` names what blocked the message at step 4, if anything did."""
         trusted = acceptable = None
         for field_name, policies in matches:
             if field_name == "reply_to":
@@ -406,10 +489,10 @@ class _Decision:
                     hit.honored, hit.reason = False, "no action set on this policy"
                 elif not verified:
                     hit.honored, hit.reason = False, why
-                elif blocked:
+                elif blocked_by is not None:
                     hit.honored, hit.reason = (
                         False,
-                        f"{role}, but a blocked sender matched too: block beats allow",
+                        f"{role}, but {blocked_by} matched too: block beats allow",
                     )
                 elif exempt is not None:
                     hit.reason = f"{role} ({why}); the recipient is exempt anyway"
@@ -440,6 +523,13 @@ class _Decision:
             hit.honored = bool(lifted)
             hit.reason = f"lifted {' and '.join(lifted)}" if lifted else "nothing to lift"
             self.hits.append(hit)
+
+
+def _blocked_by(blocked: bool, content: ContentPolicy | None) -> str | None:
+    if content is None:
+        return "a blocked sender" if blocked else None
+    named = f'content policy "{content.name}"'
+    return f"a blocked sender and {named}" if blocked else named
 
 
 def _lift(findings: list[_Finding], by: str, only: frozenset[str] | None = None) -> None:

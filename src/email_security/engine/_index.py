@@ -31,20 +31,24 @@ _NO_MATCH = (-1, -1)
 
 
 class RegexSet(Generic[E]):
-    """Full-match, case-insensitive RE2 set: one pass over the text, whatever the count.
+    """Case-insensitive RE2 set: one pass over the text, whatever the count. Its patterns
+    must full-match the text or, with `search`, be found anywhere in it (unanchored).
 
     RE2 builds a set's DFA lazily, and with thousands of patterns each text it has not seen
     before costs tens of µs to milliseconds of DFA construction. Most texts match no pattern
     and most of the rest match one, so a prefilter answers those; the set runs only when it
-    cannot tell, or when several patterns match, to give them in the set's own order.
+    cannot tell, or when several patterns match. A searching set has none: its texts are
+    long (subjects, bodies) and its patterns few (content policies), so one pass of the set
+    costs less than finding the atoms and then running each candidate over the text again.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, search: bool = False) -> None:
         options = re2.Options()
         options.case_sensitive = False
         options.max_mem = _REGEX_MEMORY
         self._options = options
-        self._set = re2.Set.FullMatchSet(options)
+        self._search = search
+        self._set = re2.Set.SearchSet(options) if search else re2.Set.FullMatchSet(options)
         self._entries: list[E] = []
         self._patterns: list[str] = []  # until compiled
         self._prefilter: _Prefilter | None = None
@@ -61,18 +65,22 @@ class RegexSet(Generic[E]):
     def compile(self) -> None:
         if self._entries:
             self._set.Compile()
-            self._prefilter = _Prefilter.build(self._patterns, self._options)
+            if not self._search:
+                self._prefilter = _Prefilter.build(self._patterns, self._options)
         self._patterns = []
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def match(self, text: str) -> list[E]:
+        """The entries whose pattern matches, in the order they were added."""
         if not self._entries:
             return []
         found = self._prefilter.matches(text) if self._prefilter is not None else None
         if found is None or len(found) > 1:
             found = self._set.Match(text) or []
+            if len(found) > 1:
+                found.sort()  # the set answers in no particular order
         return [self._entries[i] for i in found]
 
 

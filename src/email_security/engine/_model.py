@@ -11,7 +11,10 @@ __all__ = [
     "AuthResult",
     "AuthResults",
     "BlockedSender",
+    "ContentPolicy",
     "ImpersonationEntry",
+    "Link",
+    "LinkIgnoredBy",
     "Match",
     "Message",
     "ProtectedDomain",
@@ -20,13 +23,21 @@ __all__ = [
     "Settings",
     "Thresholds",
     "TrustedDomain",
+    "UrlIgnorePattern",
     "Verdict",
 ]
 
 # Most severe first; MALICIOUS-BEC and MALICIOUS rank the same.
 DISPOSITIONS = ("MALICIOUS-BEC", "MALICIOUS", "SUSPICIOUS", "SPOOF", "SPAM", "BULK", "NONE")
 Field = Literal[
-    "envelope_from", "header_from", "header_from_name", "reply_to", "recipient", "client_ip"
+    "envelope_from",
+    "header_from",
+    "header_from_name",
+    "reply_to",
+    "recipient",
+    "client_ip",
+    "subject",
+    "body",
 ]
 
 
@@ -87,11 +98,36 @@ class SendingDomainRestriction:
 
 
 @dataclass(frozen=True)
+class ContentPolicy:
+    """An RE2 pattern searched for (anywhere, ignoring case) in the subject and/or body."""
+
+    id: str
+    name: str
+    pattern: str
+    targets: tuple[str, ...]  # "SUBJECT" and/or "BODY"
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class UrlIgnorePattern:
+    """An RE2 pattern; a link it full-matches (ignoring case) is not to be rewritten."""
+
+    id: str
+    pattern: str
+
+
+@dataclass(frozen=True)
 class Thresholds:
-    """Sender domains younger than these many days are MALICIOUS, or SUSPICIOUS."""
+    """The engine's configurable numbers.
+
+    Sender domains younger than `malicious_days` are MALICIOUS, younger than
+    `suspicious_days` SUSPICIOUS; content policies see the first `body_text_limit`
+    characters of a message's body text.
+    """
 
     malicious_days: int = 7
     suspicious_days: int = 30
+    body_text_limit: int = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -104,6 +140,8 @@ class Settings:
     impersonation_registry: tuple[ImpersonationEntry, ...] = ()
     domains: tuple[ProtectedDomain, ...] = ()
     sending_domain_restrictions: tuple[SendingDomainRestriction, ...] = ()
+    content_policies: tuple[ContentPolicy, ...] = ()
+    url_ignore_patterns: tuple[UrlIgnorePattern, ...] = ()
     version: int = 0
 
 
@@ -129,7 +167,8 @@ class Message:
 
     `received_ips` lists the connecting IP of each Received header, topmost (nearest) first;
     when `client_ip` is not given it is taken from there, `lookback_hops` of the recipient's
-    protected domain deep. `received_tls` is the same per hop for TLS.
+    protected domain deep. `received_tls` is the same per hop for TLS. `body` is plain
+    text and `body_html` raw HTML, as a message may carry both.
     """
 
     recipients: tuple[str, ...]
@@ -145,6 +184,9 @@ class Message:
     sender_domain_age_days: int | None = None
     received_ips: tuple[str | None, ...] = ()
     received_tls: tuple[bool | None, ...] = ()
+    subject: str | None = None
+    body: str | None = None
+    body_html: str | None = None
 
 
 # --- the verdict ----------------------------------------------------------------------------
@@ -173,9 +215,29 @@ class RecipientVerdict:
     attributes: tuple[str, ...]
     matches: tuple[Match, ...]
     client_ip: str | None = None
+    rewrite_links: bool = True  # false when a trusted sender or an exempt recipient decided
+
+
+@dataclass
+class LinkIgnoredBy:
+    """The URL ignore pattern that exempts a link from rewriting."""
+
+    id: str
+    pattern: str
+
+
+@dataclass
+class Link:
+    """An http(s) URL of the message, and whether a rewriter should rewrite it."""
+
+    url: str
+    rewrite: bool
+    ignored_by: LinkIgnoredBy | None
 
 
 @dataclass
 class Verdict:
     settings_version: int
     recipients: tuple[RecipientVerdict, ...]
+    links: tuple[Link, ...] = ()  # the message's distinct http(s) URLs, the first 100
+    body_truncated: bool = False  # the body text was longer than Thresholds.body_text_limit
