@@ -119,6 +119,22 @@ class TestEvaluate:
         assert recipient["disposition"] == "MALICIOUS"
         assert recipient["matches"][0]["field"] == "envelope_from"
 
+    def test_content_policies_and_links_of_an_eml(
+        self, api: Api, database_url: str, tmp_path: Path
+    ) -> None:
+        policy = {"name": "Lottery", "pattern": "you (have )?won", "targets": ["BODY"]}
+        api.ok(api.post("content_policies", json={**policy, "enabled": True}), 201)
+        eml = tmp_path / "message.eml"
+        eml.write_bytes(
+            b"From: ann@partner.example\r\nTo: bob@ours.example\r\nSubject: hi\r\n\r\n"
+            b"You have WON! Claim at https://claim.example/now.\r\n"
+        )
+        done = run_cli(database_url, "evaluate", "--account", api.account.id, str(eml))
+        assert done.returncode == 0, done.stderr
+        assert "bob@ours.example: quarantine (MALICIOUS)" in done.stdout
+        assert "+ content_policies 'you (have )?won' on body" in done.stdout
+        assert "https://claim.example/now: rewritten" in done.stdout
+
     @pytest.mark.parametrize(("content", "flag"), [(b"garbage", None), (b"{", "--json")])
     def test_unreadable_input_is_a_clear_error(
         self, database_url: str, tmp_path: Path, content: bytes, flag: str | None

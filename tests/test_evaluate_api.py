@@ -7,7 +7,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
+from email_security.app import create_app
+from email_security.config import Settings
+from email_security.kit.db import Database
 from tests.conftest import Account, Api, assert_error
 from tests.factories import allow_policy
 
@@ -50,6 +54,7 @@ class TestVerdicts:
             "attributes": [],
             "matches": [],
             "client_ip": None,
+            "rewrite_links": True,
         }
 
     def test_blocked_sender_is_explained(self, api: Api) -> None:
@@ -91,6 +96,10 @@ class TestVerdicts:
         verdict = only_verdict(api, message(detections=["SPAM"]))
         assert verdict["protected_domain"] == created["id"]
         assert (verdict["disposition"], verdict["action"]) == ("SPAM", "drop")
+
+    def test_a_message_without_a_body_has_no_links(self, api: Api) -> None:
+        result = api.ok(evaluate(api, message()))
+        assert (result["links"], result["body_truncated"]) == ([], False)
 
     def test_settings_version_is_reported(self, api: Api) -> None:
         before = api.ok(evaluate(api, message()))["settings_version"]
@@ -223,3 +232,94 @@ class TestIndexCache:
         }
         api.ok(api.post("block_senders/batch", json=batch))
         assert only_verdict(api, message())["disposition"] == "MALICIOUS"
+
+
+def content_policy(api: Api, pattern: str, *targets: str, enabled: bool = True) -> dict[str, Any]:
+    body = {"name": f"policy {pattern}", "pattern": pattern, "targets": list(targets)}
+    return api.ok(api.post("content_policies", json={**body, "enabled": enabled}), 201)
+
+
+class TestContent:
+    def test_a_content_policy_in_the_subject_is_explained(self, api: Api) -> None:
+        policy = content_policy(api, r"invoice\s+overdue", "SUBJECT")
+        verdict = only_verdict(api, message(subject="Your INVOICE  overdue"))
+        assert (verdict["disposition"], verdict["action"]) == ("MALICIOUS", "quarantine")
+        assert verdict["attributes"] == ["CONTENT_POLICY"]
+        [match] = verdict["matches"]
+        assert (match["resource"], match["id"], match["field"]) == (
+            "content_policies",
+            policy["id"],
+            "subject",
+        )
+
+    def test_a_body_only_policy_reads_the_html_text_not_the_subject(self, api: Api) -> None:
+        content_policy(api, "gift cards", "BODY")
+        assert only_verdict(api, message(subject="gift cards"))["disposition"] == "NONE"
+        html = "<p>Buy <b>gift</b> cards</p><script>gift cards</script>"
+        verdict = only_verdict(api, message(body_html=html))
+        assert verdict["disposition"] == "MALICIOUS"
+        assert [m["field"] for m in verdict["matches"]] == ["body"]
+
+    def test_a_disabled_policy_is_absent_until_enabled(self, api: Api) -> None:
+        policy = content_policy(api, "wire transfer", "BODY", enabled=False)
+        body = message(body="Please make the wire transfer today")
+        assert only_verdict(api, body) == only_verdict(api, message())
+        api.ok(api.patch(f"content_policies/{policy['id']}", json={"enabled": True}))
+        assert only_verdict(api, body)["disposition"] == "MALICIOUS"
+
+    def test_links_and_url_ignore_patterns(self, api: Api) -> None:
+        ignored = api.ok(
+            api.post("url_ignore_patterns", json={"pattern": r"https://intranet\.example/.*"}),
+            201,
+        )
+        body = "See https://intranet.example/wiki, and https://evil.example/?u=https://intranet.example/x."
+        html = '<a href="https://intranet.example/wiki">again</a><a href="mailto:a@b">mail</a>'
+        result = api.ok(evaluate(api, message(body=body, body_html=html)))
+        assert result["links"] == [
+            {
+                "url": "https://intranet.example/wiki",
+                "rewrite": False,
+                "ignored_by": {"id": ignored["id"], "pattern": ignored["pattern"]},
+            },
+            {
+                "url": "https://evil.example/?u=https://intranet.example/x",
+                "rewrite": True,
+                "ignored_by": None,
+            },
+        ]
+        assert [r["rewrite_links"] for r in result["recipients"]] == [True]
+
+    def test_a_raw_message_is_read_for_subject_body_and_links(self, api: Api) -> None:
+        content_policy(api, "password expires", "SUBJECT")
+        raw = (
+            b"From: ann@partner.example\r\nTo: bob@ours.example\r\n"
+            b"Subject: =?utf-8?q?Your_password_expires?=\r\n"
+            b"MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+            b'<a href="https://login.evil.example/">renew</a>\r\n'
+        )
+        response = evaluate(api, content=raw, headers={"content-type": "message/rfc822"})
+        result = api.ok(response)
+        assert result["recipients"][0]["attributes"] == ["CONTENT_POLICY"]
+        assert [link["url"] for link in result["links"]] == ["https://login.evil.example/"]
+
+    def test_a_body_beyond_the_limit_is_cut_and_said(
+        self, database_url: str, database: Database, api: Api
+    ) -> None:
+        content_policy(api, "hidden", "BODY")
+        app = create_app(
+            Settings(database_url=database_url, body_text_limit=100), database=database
+        )
+        with TestClient(app) as client:
+            small = Api(client, api.account, api.token)
+            early = api_verdict(small, message(body="hidden" + "." * 200))
+            late = api_verdict(small, message(body="." * 200 + "hidden"))
+        assert (early["body_truncated"], early["recipients"][0]["disposition"]) == (
+            True,
+            "MALICIOUS",
+        )
+        assert (late["body_truncated"], late["recipients"][0]["disposition"]) == (True, "NONE")
+
+
+def api_verdict(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = api.ok(evaluate(api, body))
+    return result

@@ -34,6 +34,8 @@ class Settings:
     # The policy engine's new-domain thresholds, in days.
     new_domain_malicious_days: int = 7
     new_domain_suspicious_days: int = 30
+    # Characters of a message's body text that content policies read (the rest is not).
+    body_text_limit: int = 1_048_576
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,7 +50,10 @@ class Settings:
             token_cache_seconds=float(env("EMAIL_SECURITY_TOKEN_CACHE_SECONDS", 10)),
             new_domain_malicious_days=int(env("EMAIL_SECURITY_NEW_DOMAIN_MALICIOUS_DAYS", 7)),
             new_domain_suspicious_days=int(env("EMAIL_SECURITY_NEW_DOMAIN_SUSPICIOUS_DAYS", 30)),
+            body_text_limit=int(env("EMAIL_SECURITY_BODY_TEXT_LIMIT", 1_048_576)),
         )
 
     def thresholds(self) -> Thresholds:
-        return Thresholds(self.new_domain_malicious_days, self.new_domain_suspicious_days)
+        return Thresholds(
+            self.new_domain_malicious_days, self.new_domain_suspicious_days, self.body_text_limit
+        )

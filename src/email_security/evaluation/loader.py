@@ -12,10 +12,12 @@ from email_security import engine
 from email_security.evaluation.versions import settings_version
 from email_security.resources.allow_policies import AllowPolicy
 from email_security.resources.block_senders import BlockedSender
+from email_security.resources.content_policies import ContentPolicy
 from email_security.resources.domains import Domain
 from email_security.resources.impersonation_registry import ImpersonationEntry
 from email_security.resources.sending_domain_restrictions import SendingDomainRestriction
 from email_security.resources.trusted_domains import TrustedDomain
+from email_security.resources.url_ignore_patterns import UrlIgnorePattern
 
 T = TypeVar("T")
 
@@ -78,6 +80,16 @@ def load_settings(connection: Connection, account_id: str) -> engine.Settings:
             ("domain", "exclude"),
             _sending_domain_restriction,
         ),
+        content_policies=_rows(
+            connection,
+            account_id,
+            ContentPolicy,
+            ("name", "pattern", "targets", "enabled"),
+            _content_policy,
+        ),
+        url_ignore_patterns=_rows(
+            connection, account_id, UrlIgnorePattern, ("pattern",), engine.UrlIgnorePattern
+        ),
     )
 
 
@@ -99,3 +111,9 @@ def _sending_domain_restriction(
     exclude: list[str],
 ) -> engine.SendingDomainRestriction:
     return engine.SendingDomainRestriction(id, domain, tuple(exclude))
+
+
+def _content_policy(
+    id: str, name: str, pattern: str, targets: list[str], enabled: bool
+) -> engine.ContentPolicy:
+    return engine.ContentPolicy(id, name, pattern, tuple(targets), enabled)

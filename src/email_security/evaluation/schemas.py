@@ -6,7 +6,7 @@ import dataclasses
 import ipaddress
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from email_security import engine
 from email_security.kit.fields import PatternText, StrictInput, Text
@@ -16,6 +16,7 @@ AuthResultValue = Literal[
 ]
 Detection = Literal["MALICIOUS", "MALICIOUS-BEC", "SUSPICIOUS", "SPOOF", "SPAM", "BULK"]
 MAX_RECIPIENTS = 1000
+MAX_SUBJECT = 16 * 1024
 
 
 def _address(value: str) -> str:
@@ -31,6 +32,8 @@ def _ip(value: str) -> str:
 
 
 Address = Annotated[PatternText, AfterValidator(_address)]
+# A subject is one line once unfolded; a long one is still a subject.
+SubjectText = Annotated[str, StringConstraints(max_length=MAX_SUBJECT)]
 
 
 class AuthCheck(StrictInput):
@@ -58,6 +61,9 @@ class EvaluateRequest(StrictInput):
     auth: AuthInput = Field(default_factory=AuthInput)
     detections: list[Detection] = Field(default_factory=list, max_length=20)
     sender_domain_age_days: int | None = Field(None, ge=0, le=1_000_000)
+    subject: SubjectText | None = Field(None, description="The decoded Subject")
+    body: str | None = Field(None, description="The plain-text body")
+    body_html: str | None = Field(None, description="The HTML body, as sent")
 
     @model_validator(mode="after")
     def _needs_a_sender(self) -> EvaluateRequest:
@@ -87,6 +93,9 @@ class EvaluateRequest(StrictInput):
             ),
             detections=tuple(self.detections),
             sender_domain_age_days=self.sender_domain_age_days,
+            subject=self.subject,
+            body=self.body,
+            body_html=self.body_html,
         )
 
 
