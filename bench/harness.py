@@ -24,8 +24,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import fresh_postgres_database  # noqa: E402
 from tests.server_process import ServerProcess  # noqa: E402
+from tests.support import fresh_postgres_database  # noqa: E402
 
 from email_security.config import normalise_database_url  # noqa: E402
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, assert_error
 from tests.factories import allow_policy
+from tests.support import Api, assert_error
 
 PATH = "allow_policies"
 

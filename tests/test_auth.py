@@ -14,8 +14,8 @@ from email_security.auth.tokens import ApiToken, create_token
 from email_security.config import Settings
 from email_security.kit.db import Database
 from email_security.resources import RESOURCES
-from tests.conftest import Account, Api, assert_error
 from tests.factories import allow_policy
+from tests.support import Account, Api, assert_error
 
 ENTRY = "6b0d0e3e-0000-4000-8000-000000000000"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, assert_error
 from tests.factories import batch
+from tests.support import Api, assert_error
 
 PATH = "block_senders"
 BATCH = "block_senders/batch"

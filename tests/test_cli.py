@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Api
 from tests.server_process import CLI, ServerProcess
+from tests.support import Api
 from tests.test_evaluate_api import evaluate, message
 
 

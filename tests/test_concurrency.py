@@ -23,8 +23,8 @@ import pytest
 
 from email_security.auth.tokens import create_token
 from email_security.kit.db import Database
-from tests.conftest import SETTINGS_PATH, Account, new_account
 from tests.server_process import EVALUATE_BODY, ServerProcess, settings_version
+from tests.support import SETTINGS_PATH, Account, new_account
 
 WRITERS = 20
 READERS = 4

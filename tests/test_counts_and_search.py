@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
 from tests.factories import allow_policy, batch
+from tests.support import Api
 from tests.test_domains import protected_domain
 
 

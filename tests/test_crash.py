@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from email_security.kit.db import Database
-from tests.conftest import SETTINGS_PATH, Account, new_account
 from tests.server_process import ServerProcess, settings_version
+from tests.support import SETTINGS_PATH, Account, new_account
 
 WRITERS = 4
 KILLS = 3

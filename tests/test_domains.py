@@ -13,8 +13,8 @@ from sqlalchemy import update
 
 from email_security.kit.db import Database
 from email_security.resources.domains import Domain
-from tests.conftest import Api, assert_error
 from tests.factories import batch
+from tests.support import Api, assert_error
 
 PATH = "domains"
 BATCH = "domains/batch"

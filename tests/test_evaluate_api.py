@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from email_security.app import create_app
 from email_security.config import Settings
 from email_security.kit.db import Database
-from tests.conftest import Account, Api, assert_error
 from tests.factories import allow_policy
+from tests.support import Account, Api, assert_error
 
 EVALUATE = "/client/v4/accounts/{account}/email-security/evaluate"
 SENDER = "ann@partner.example"

@@ -33,8 +33,8 @@ from schemathesis.specs.openapi.checks import (
 from email_security.app import create_app
 from email_security.config import Settings
 from email_security.kit.db import Database
-from tests.conftest import Account, Api, new_account
 from tests.factories import allow_policy
+from tests.support import Account, Api, new_account
 
 EXAMPLES_ENV = "EMAIL_SECURITY_FUZZ_EXAMPLES"
 DEFAULT_EXAMPLES = 15

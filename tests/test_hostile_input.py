@@ -25,8 +25,8 @@ from sqlalchemy.engine import make_url
 from email_security.app import create_app
 from email_security.config import Settings
 from email_security.kit.db import Database
-from tests.conftest import Account, Api, LiveServer, assert_error
 from tests.factories import allow_policy
+from tests.support import Account, Api, LiveServer, assert_error
 
 EVALUATE = "/client/v4/accounts/{account}/email-security/evaluate"
 RESOURCES = (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Account, Api, assert_error
+from tests.support import Account, Api, assert_error
 
 PATH = "impersonation_registry"
 MISSING_ID = "6b0d0e3e-0000-4000-8000-000000000000"

@@ -11,7 +11,7 @@ from email_security.app import create_app
 from email_security.config import Settings
 from email_security.kit.db import Database
 from email_security.kit.ratelimit import TokenBuckets
-from tests.conftest import Account, Api, assert_error, new_account
+from tests.support import Account, Api, assert_error, new_account
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import cloudflare
 import pytest
 from cloudflare import Cloudflare
 
-from tests.conftest import Account, LiveServer, new_account
+from tests.support import Account, LiveServer, new_account
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Account, Api, assert_error
+from tests.support import Account, Api, assert_error
 
 PATH = "sending_domain_restrictions"
 BATCH = "sending_domain_restrictions/batch"

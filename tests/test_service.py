@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import Api, assert_error
+from tests.support import Api, assert_error
 
 
 def test_healthz(client: TestClient) -> None:

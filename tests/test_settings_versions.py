@@ -15,7 +15,7 @@ from email_security.app import create_app
 from email_security.config import Settings
 from email_security.evaluation.versions import WATCHER_NAME, SettingsVersions
 from email_security.kit.db import Database
-from tests.conftest import Api
+from tests.support import Api
 from tests.test_evaluate_api import block, message, only_verdict
 
 # Pushed versions arrive within milliseconds; the deadline only guards against hangs.
