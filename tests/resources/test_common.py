@@ -1,0 +1,527 @@
+"""What every settings group promises, run for each one from its case (`cases.py`) and its
+declaration: create, get, list paging and order, search, filters, strict input, PATCH
+semantics, delete, batch and its atomicity, isolation between accounts.
+
+What only one group does is tested in its own module beside this one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from tests.factories import batch
+from tests.resources.cases import CASES, ResourceCase
+from tests.support import MISSING_ID, Api, assert_error
+
+MALFORMED_IDS = ["not-a-uuid", MISSING_ID, "1", "a" * 64, "a" * 65]
+
+
+@pytest.fixture(params=CASES, ids=lambda case: case.name)
+def case(request: pytest.FixtureRequest) -> ResourceCase:
+    return request.param  # type: ignore[no-any-return]
+
+
+def create(api: Api, case: ResourceCase, n: int = 0, **overrides: Any) -> dict[str, Any]:
+    return api.ok(api.post(case.path, json={**case.body(n), **overrides}), 201)  # type: ignore[no-any-return]
+
+
+def create_many(api: Api, case: ResourceCase, numbers: list[int]) -> list[dict[str, Any]]:
+    return [create(api, case, n) for n in numbers]
+
+
+def item(case: ResourceCase, entry: dict[str, Any] | str) -> str:
+    return f"{case.path}/{entry if isinstance(entry, str) else entry['id']}"
+
+
+def required_fields(case: ResourceCase) -> list[str]:
+    return [name for name, info in case.resource.create.model_fields.items() if info.is_required()]
+
+
+def non_nullable_fields(case: ResourceCase) -> list[str]:
+    """Fields of a full write that refuse null (null resets or clears the others)."""
+    source = case.resource.put or case.resource.create
+    names = []
+    for name, info in source.model_fields.items():
+        try:
+            TypeAdapter(info.annotation).validate_python(None)
+        except ValidationError:
+            names.append(name)
+    return names
+
+
+def wrong_value(schema: dict[str, Any]) -> Any:
+    """A JSON value of the wrong type for a field: nothing is coerced."""
+    alternatives = [schema, *schema.get("anyOf", [])]
+    types = {alternative.get("type") for alternative in alternatives}
+    if "boolean" in types:
+        return "true"
+    if "integer" in types:
+        return "7"
+    if "array" in types:
+        return "x"
+    return 7
+
+
+def wrong_types(case: ResourceCase) -> list[tuple[str, Any]]:
+    properties = case.resource.create.model_json_schema()["properties"]
+    return [(name, wrong_value(schema)) for name, schema in properties.items()]
+
+
+def searched(entry: dict[str, Any], case: ResourceCase, needle: str) -> bool:
+    """What search must answer: a case-insensitive substring of a searched field."""
+    return any(
+        needle.casefold() in (entry[column.key] or "").casefold() for column in case.resource.search
+    )
+
+
+# --- create ------------------------------------------------------------------------------
+
+
+class TestCreate:
+    def test_answers_201_with_every_output_field(self, api: Api, case: ResourceCase) -> None:
+        result = create(api, case)
+        assert set(result) == set(case.resource.output.model_fields)
+        assert uuid.UUID(result["id"]).version == 4
+        assert result["created_at"] == result["modified_at"] == result["last_modified"]
+        assert result["created_at"].endswith("Z")
+
+    def test_the_created_entry_reads_back_the_same(self, api: Api, case: ResourceCase) -> None:
+        created = create(api, case)
+        assert api.ok(api.get(item(case, created))) == created
+
+    @pytest.mark.parametrize("name", ["colour", "id", "created_at", "modified_at"])
+    def test_unknown_and_read_only_fields_are_refused(
+        self, api: Api, case: ResourceCase, name: str
+    ) -> None:
+        assert_error(api.post(case.path, json={**case.body(0), name: "x"}), 400, name)
+        assert api.page(case.path)[1]["total_count"] == 0
+
+    def test_each_required_field_is_required(self, api: Api, case: ResourceCase) -> None:
+        for name in required_fields(case):
+            body = case.body(0)
+            del body[name]
+            assert_error(api.post(case.path, json=body), 400, name, "required")
+        assert api.page(case.path)[1]["total_count"] == 0
+
+    def test_values_of_the_wrong_type_are_refused(self, api: Api, case: ResourceCase) -> None:
+        for name, value in wrong_types(case):
+            assert_error(api.post(case.path, json={**case.body(0), name: value}), 400, name)
+        assert api.page(case.path)[1]["total_count"] == 0
+
+    def test_an_invalid_value_is_refused_naming_its_field(
+        self, api: Api, case: ResourceCase
+    ) -> None:
+        changes, location = case.invalid
+        errors = assert_error(api.post(case.path, json={**case.body(0), **changes}), 400)
+        assert errors[0]["source"] == {"pointer": "/" + location.replace(".", "/")}
+        assert api.page(case.path)[1]["total_count"] == 0
+
+    def test_a_body_that_is_not_an_object_is_refused(self, api: Api, case: ResourceCase) -> None:
+        for body in (None, "text", 42, [[]]):
+            assert_error(api.post(case.path, json=body), 400)
+        if not case.resource.create_accepts_list:
+            assert_error(api.post(case.path, json=[case.body(0)]), 400)
+        assert api.page(case.path)[1]["total_count"] == 0
+
+    def test_unique_fields_hold_once_per_account(
+        self, api: Api, other_api: Api, case: ResourceCase
+    ) -> None:
+        if not case.resource.unique:
+            pytest.skip(f"{case.name} has no unique field")
+        create(api, case)
+        errors = assert_error(api.post(case.path, json=case.body(0)), 409)
+        assert errors[0]["code"] == 1009
+        create(other_api, case)  # another account may hold the same value
+
+
+# --- get, patch, delete ------------------------------------------------------------------
+
+
+class TestGet:
+    @pytest.mark.parametrize("item_id", MALFORMED_IDS)
+    def test_unknown_or_malformed_id_is_404(
+        self, api: Api, case: ResourceCase, item_id: str
+    ) -> None:
+        assert_error(api.get(item(case, item_id)), 404, "not found")
+
+
+class TestPatch:
+    def test_changes_only_the_fields_sent(self, api: Api, case: ResourceCase) -> None:
+        created = create(api, case)
+        result = api.ok(api.patch(item(case, created), json=case.change))
+        changed = set(case.change) | case.moving
+        assert {k: v for k, v in result.items() if k not in changed} == {
+            k: v for k, v in created.items() if k not in changed
+        }
+        assert {name: result[name] for name in case.change} == case.change
+        assert result["modified_at"] > created["modified_at"]
+        assert result["last_modified"] == result["modified_at"]
+        assert api.ok(api.get(item(case, created))) == result
+
+    def test_an_empty_patch_changes_no_field(self, api: Api, case: ResourceCase) -> None:
+        created = create(api, case)
+        result = api.ok(api.patch(item(case, created), json={}))
+        assert {k: v for k, v in result.items() if k not in case.moving} == {
+            k: v for k, v in created.items() if k not in case.moving
+        }
+
+    def test_null_is_refused_where_a_field_cannot_be_null(
+        self, api: Api, case: ResourceCase
+    ) -> None:
+        created = create(api, case)
+        for name in non_nullable_fields(case):
+            assert_error(api.patch(item(case, created), json={name: None}), 400, name)
+        assert api.ok(api.get(item(case, created))) == created
+
+    def test_values_of_the_wrong_type_are_refused(self, api: Api, case: ResourceCase) -> None:
+        created = create(api, case)
+        for name, value in wrong_types(case):
+            if name in case.resource.patch.model_fields:
+                assert_error(api.patch(item(case, created), json={name: value}), 400, name)
+        assert api.ok(api.get(item(case, created))) == created
+
+    @pytest.mark.parametrize("name", ["colour", "id", "created_at"])
+    def test_unknown_and_read_only_fields_are_refused(
+        self, api: Api, case: ResourceCase, name: str
+    ) -> None:
+        created = create(api, case)
+        assert_error(api.patch(item(case, created), json={name: "x"}), 400, name)
+        assert api.ok(api.get(item(case, created))) == created
+
+    def test_an_invalid_value_changes_nothing(self, api: Api, case: ResourceCase) -> None:
+        created = create(api, case)
+        changes, location = case.invalid
+        errors = assert_error(api.patch(item(case, created), json=changes), 400)
+        assert errors[0]["source"] == {"pointer": "/" + location.replace(".", "/")}
+        assert api.ok(api.get(item(case, created))) == created
+
+    def test_an_array_body_is_refused(self, api: Api, case: ResourceCase) -> None:
+        created = create(api, case)
+        assert_error(api.patch(item(case, created), json=[case.change]), 400)
+
+    @pytest.mark.parametrize("item_id", MALFORMED_IDS)
+    def test_unknown_or_malformed_id_is_404(
+        self, api: Api, case: ResourceCase, item_id: str
+    ) -> None:
+        assert_error(api.patch(item(case, item_id), json=case.change), 404, "not found")
+
+
+class TestDelete:
+    def test_answers_the_id_and_removes_only_that_entry(self, api: Api, case: ResourceCase) -> None:
+        doomed, kept = create_many(api, case, [0, 1])
+        assert api.ok(api.delete(item(case, doomed))) == {"id": doomed["id"]}
+        assert_error(api.get(item(case, doomed)), 404)
+        assert api.listed_ids(case.path) == [kept["id"]]
+        assert api.page(case.path)[1]["total_count"] == 1
+
+    def test_a_second_delete_is_404(self, api: Api, case: ResourceCase) -> None:
+        created = create(api, case)
+        api.ok(api.delete(item(case, created)))
+        assert_error(api.delete(item(case, created)), 404, "not found")
+
+    @pytest.mark.parametrize("item_id", MALFORMED_IDS)
+    def test_unknown_or_malformed_id_is_404(
+        self, api: Api, case: ResourceCase, item_id: str
+    ) -> None:
+        assert_error(api.delete(item(case, item_id)), 404, "not found")
+
+
+# --- list --------------------------------------------------------------------------------
+
+
+class TestList:
+    def test_empty(self, api: Api, case: ResourceCase) -> None:
+        result, info = api.page(case.path)
+        assert result == []
+        assert info == {"count": 0, "page": 1, "per_page": 20, "total_count": 0}
+
+    def test_pages_cover_every_entry_once_and_past_the_end_is_empty(
+        self, api: Api, case: ResourceCase
+    ) -> None:
+        made = create_many(api, case, list(range(7)))
+        seen = []
+        for page in (1, 2, 3):
+            result, info = api.page(case.path, page=page, per_page=3)
+            assert info == {"count": len(result), "page": page, "per_page": 3, "total_count": 7}
+            seen += [entry["id"] for entry in result]
+        assert seen == [entry["id"] for entry in made]
+        result, info = api.page(case.path, page=4, per_page=3)
+        assert (result, info["total_count"], info["count"]) == ([], 7, 0)
+
+    @pytest.mark.parametrize("per_page", [1, 1000])
+    def test_per_page_bounds_are_accepted(
+        self, api: Api, case: ResourceCase, per_page: int
+    ) -> None:
+        create(api, case)
+        assert api.page(case.path, per_page=per_page)[1]["per_page"] == per_page
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"page": 0},
+            {"page": "one"},
+            {"per_page": 0},
+            {"per_page": 1001},
+            {"order": "id"},
+            {"direction": "sideways"},
+            {"search": "s" * 1025},
+        ],
+        ids=lambda params: repr(params)[:30],
+    )
+    def test_bad_query_values_are_400(
+        self, api: Api, case: ResourceCase, params: dict[str, Any]
+    ) -> None:
+        assert_error(api.get(case.path, params=params), 400, next(iter(params)))
+
+    def test_every_order_in_both_directions(self, api: Api, case: ResourceCase) -> None:
+        made = create_many(api, case, [3, 1, 4, 0, 2])  # creation order is not name order
+        for order in case.resource.sorts:
+            by_value = sorted(made, key=lambda entry: (entry[order], entry["id"]))
+            ascending = api.listed_ids(case.path, order=order, direction="asc")
+            assert ascending == [entry["id"] for entry in by_value], order
+            descending = api.listed_ids(case.path, order=order, direction="desc")
+            assert descending == ascending[::-1], order
+
+    def test_the_default_order_is_creation_and_direction_alone_reverses_it(
+        self, api: Api, case: ResourceCase
+    ) -> None:
+        made = [entry["id"] for entry in create_many(api, case, [2, 0, 1])]
+        assert api.listed_ids(case.path) == made
+        assert api.listed_ids(case.path, direction="desc") == made[::-1]
+
+    def test_the_filter_selects_its_entries_and_counts_them(
+        self, api: Api, case: ResourceCase
+    ) -> None:
+        if case.filter is None:
+            pytest.skip(f"{case.name} has no filter")
+        params, selected = case.filter
+        create_many(api, case, [0, 1])
+        wanted = [api.ok(api.post(case.path, json=selected(n)), 201)["id"] for n in (2, 3)]
+        result, info = api.page(case.path, **params)
+        assert [entry["id"] for entry in result] == wanted
+        assert info["total_count"] == 2
+        assert api.page(case.path, per_page=1, **params)[1]["total_count"] == 2
+
+    def test_search_is_a_case_insensitive_substring_of_the_searched_fields(
+        self, api: Api, case: ResourceCase
+    ) -> None:
+        made = create_many(api, case, [10, 11, 20])
+        text = made[1][case.resource.search[0].key]
+        for needle in (text, text[1:-1].upper(), text[:3].lower(), "1", "none of these"):
+            expected = [entry["id"] for entry in made if searched(entry, case, needle)]
+            assert api.listed_ids(case.path, search=needle) == expected, needle
+
+    @pytest.mark.parametrize("needle", ["%", "_", "\\", "' OR 1=1 --"])
+    def test_search_wildcards_are_literal(self, api: Api, case: ResourceCase, needle: str) -> None:
+        made = create_many(api, case, [0, 1])
+        expected = [entry["id"] for entry in made if searched(entry, case, needle)]
+        assert api.listed_ids(case.path, search=needle) == expected
+
+    def test_search_combines_with_paging_and_counts(self, api: Api, case: ResourceCase) -> None:
+        made = create_many(api, case, [10, 11, 12, 13, 20])
+        needle = made[0][case.resource.search[0].key][:-1]
+        expected = [entry["id"] for entry in made if searched(entry, case, needle)]
+        result, info = api.page(case.path, search=needle.upper(), per_page=2, page=2)
+        assert info["total_count"] == len(expected)
+        assert [entry["id"] for entry in result] == expected[2:4]
+
+
+# --- batch -------------------------------------------------------------------------------
+
+
+def batch_body(case: ResourceCase, **operations: list[Any]) -> dict[str, list[Any]]:
+    """A batch body with every list the group's batch takes, empty unless given."""
+    body = batch(**operations)
+    return {name: body[name] for name in body if name in case.resource.batch_operations}
+
+
+@pytest.fixture
+def batched(case: ResourceCase) -> ResourceCase:
+    if not case.resource.batch_operations:
+        pytest.skip(f"{case.name} has no batch")
+    return case
+
+
+def has(case: ResourceCase, *operations: str) -> bool:
+    return all(operation in case.resource.batch_operations for operation in operations)
+
+
+class TestBatch:
+    def test_a_group_without_batch_has_no_batch_route(self, api: Api, case: ResourceCase) -> None:
+        if case.resource.batch_operations:
+            pytest.skip(f"{case.name} has a batch")
+        assert_error(api.post(f"{case.path}/batch", json=batch()), 405)
+
+    def test_applies_every_operation_in_order(self, api: Api, batched: ResourceCase) -> None:
+        case = batched
+        doomed, patched, replaced = create_many(api, case, [0, 1, 2])
+        body = batch_body(
+            case,
+            deletes=[{"id": doomed["id"]}],
+            patches=[{"id": patched["id"], **case.change}],
+            puts=[{"id": replaced["id"], **case.put_body(3)}],
+            posts=[case.body(4), case.body(5)],
+        )
+        result = api.ok(api.post(f"{case.path}/batch", json=body))
+        assert list(result) == list(body)
+        stored = {entry["id"]: entry for entry in api.snapshot(case.path)}
+        expected_ids = {doomed["id"], patched["id"], replaced["id"]}
+        if has(case, "deletes"):
+            assert result["deletes"] == [{"id": doomed["id"]}]
+            expected_ids.remove(doomed["id"])
+        if has(case, "patches"):
+            [patch] = result["patches"]
+            assert {name: patch[name] for name in case.change} == case.change
+            assert stored[patched["id"]] == patch
+        if has(case, "puts"):
+            [put] = result["puts"]
+            assert (put["id"], put["created_at"]) == (replaced["id"], replaced["created_at"])
+            assert stored[replaced["id"]] == put
+        if has(case, "posts"):
+            assert len(result["posts"]) == 2
+            expected_ids |= {entry["id"] for entry in result["posts"]}
+        assert set(stored) == expected_ids
+
+    def test_an_empty_batch_is_fine(self, api: Api, batched: ResourceCase) -> None:
+        body = batch_body(batched)
+        assert api.ok(api.post(f"{batched.path}/batch", json=body)) == body
+
+    def test_every_list_is_required_and_no_other(self, api: Api, batched: ResourceCase) -> None:
+        path = f"{batched.path}/batch"
+        for missing in batched.resource.batch_operations:
+            body = batch_body(batched)
+            del body[missing]
+            assert_error(api.post(path, json=body), 400, missing)
+        assert_error(api.post(path, json={**batch_body(batched), "upserts": []}), 400, "upserts")
+        for operation in {"deletes", "patches", "puts", "posts"} - set(
+            batched.resource.batch_operations
+        ):
+            assert_error(api.post(path, json={**batch_body(batched), operation: []}), 400)
+
+    def test_more_than_1000_entries_are_refused(self, api: Api, batched: ResourceCase) -> None:
+        operation = "posts" if has(batched, "posts") else "deletes"
+        entries = [batched.body(0) if operation == "posts" else {"id": MISSING_ID}] * 1001
+        body = batch_body(batched, **{operation: entries})
+        assert_error(api.post(f"{batched.path}/batch", json=body), 400, operation, "1000")
+        assert api.page(batched.path)[1]["total_count"] == 0
+
+    def test_1000_entries_are_accepted(self, api: Api, batched: ResourceCase) -> None:
+        if has(batched, "posts"):
+            body = batch_body(batched, posts=[batched.body(n) for n in range(1000)])
+            assert len(api.ok(api.post(f"{batched.path}/batch", json=body))["posts"]) == 1000
+            assert api.page(batched.path)[1]["total_count"] == 1000
+            return
+        # Deletes only: 1000 ids no entry has pass the size check and fail on the first.
+        deletes = [{"id": str(uuid.uuid4())} for _ in range(1000)]
+        body = batch_body(batched, deletes=deletes)
+        assert_error(api.post(f"{batched.path}/batch", json=body), 404, "deletes.0.id")
+
+    def test_a_deleted_id_cannot_also_be_patched(self, api: Api, batched: ResourceCase) -> None:
+        if not has(batched, "deletes", "patches"):
+            pytest.skip("needs deletes and patches")
+        entry = create(api, batched)
+        body = batch_body(
+            batched, deletes=[{"id": entry["id"]}], patches=[{"id": entry["id"], **batched.change}]
+        )
+        assert_error(api.post(f"{batched.path}/batch", json=body), 404, "patches.0.id")
+        assert api.ok(api.get(item(batched, entry))) == entry
+
+
+class TestBatchAtomicity:
+    """Any entry that fails fails the whole batch with a 4xx naming it; nothing changes."""
+
+    def attempt(
+        self, api: Api, case: ResourceCase, status: int, location: str, **operations: Any
+    ) -> None:
+        existing = create_many(api, case, [0, 1, 2])
+        before = api.snapshot(case.path)
+        everything = {
+            "deletes": [{"id": existing[0]["id"]}],
+            "patches": [{"id": existing[1]["id"], **case.change}],
+            "puts": [{"id": existing[2]["id"], **case.put_body(3)}],
+            "posts": [case.body(4)],
+        }
+        for operation, entries in operations.items():
+            everything[operation] = [
+                entry(existing) if callable(entry) else entry for entry in entries
+            ]
+        body = batch_body(case, **everything)
+        errors = assert_error(api.post(f"{case.path}/batch", json=body), status, location)
+        assert errors[0]["source"]["pointer"].startswith("/" + location.replace(".", "/"))
+        assert api.snapshot(case.path) == before
+
+    def test_an_unknown_id_in_deletes(self, api: Api, batched: ResourceCase) -> None:
+        deletes = [lambda existing: {"id": existing[0]["id"]}, {"id": MISSING_ID}]
+        self.attempt(api, batched, 404, "deletes.1.id", deletes=deletes)
+
+    def test_a_malformed_id_in_deletes(self, api: Api, batched: ResourceCase) -> None:
+        self.attempt(api, batched, 404, "deletes.0.id", deletes=[{"id": "not-a-uuid"}])
+
+    def test_a_repeated_id_in_deletes(self, api: Api, batched: ResourceCase) -> None:
+        same = lambda existing: {"id": existing[0]["id"]}  # noqa: E731
+        self.attempt(api, batched, 400, "deletes.1.id", deletes=[same, same])
+
+    def test_another_accounts_id(self, api: Api, other_api: Api, batched: ResourceCase) -> None:
+        theirs = create(other_api, batched)
+        self.attempt(api, batched, 404, "deletes.0.id", deletes=[{"id": theirs["id"]}])
+        assert other_api.ok(other_api.get(item(batched, theirs))) == theirs
+
+    def test_an_invalid_post(self, api: Api, batched: ResourceCase) -> None:
+        if not has(batched, "posts"):
+            pytest.skip("no posts")
+        changes, location = batched.invalid
+        posts = [batched.body(5), {**batched.body(6), **changes}]
+        self.attempt(api, batched, 400, f"posts.1.{location}", posts=posts)
+
+    def test_an_unknown_field_in_a_post(self, api: Api, batched: ResourceCase) -> None:
+        if not has(batched, "posts"):
+            pytest.skip("no posts")
+        posts = [{**batched.body(5), "extra_field": True}]
+        self.attempt(api, batched, 400, "posts.0.extra_field", posts=posts)
+
+    def test_a_patch_of_the_wrong_type(self, api: Api, batched: ResourceCase) -> None:
+        if not has(batched, "patches"):
+            pytest.skip("no patches")
+        name, value = next(
+            (name, value) for name, value in wrong_types(batched) if name in batched.change
+        )
+        patches = [lambda existing: {"id": existing[1]["id"], name: value}]
+        self.attempt(api, batched, 400, f"patches.0.{name}", patches=patches)
+
+    def test_a_patch_without_an_id(self, api: Api, batched: ResourceCase) -> None:
+        if not has(batched, "patches"):
+            pytest.skip("no patches")
+        self.attempt(api, batched, 400, "patches.0.id", patches=[dict(batched.change)])
+
+    def test_a_put_missing_a_required_field(self, api: Api, batched: ResourceCase) -> None:
+        if not has(batched, "puts"):
+            pytest.skip("no puts")
+        body = batched.put_body(3)
+        required = [
+            name
+            for name, info in (batched.resource.put or batched.resource.create).model_fields.items()
+            if info.is_required()
+        ]
+        del body[required[0]]
+        puts = [lambda existing: {"id": existing[2]["id"], **body}]
+        self.attempt(api, batched, 400, f"puts.0.{required[0]}", puts=puts)
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+def test_entries_of_another_account_are_not_found(
+    api: Api, other_api: Api, case: ResourceCase
+) -> None:
+    mine = create(api, case)
+    theirs = create(other_api, case, 1)
+    assert api.listed_ids(case.path) == [mine["id"]]
+    assert other_api.listed_ids(case.path) == [theirs["id"]]
+    assert_error(other_api.get(item(case, mine)), 404)
+    assert_error(other_api.patch(item(case, mine), json=case.change), 404)
+    assert_error(other_api.delete(item(case, mine)), 404)
+    assert api.ok(api.get(item(case, mine))) == mine
