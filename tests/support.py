@@ -14,10 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from email_security.app import create_app
 from email_security.auth.tokens import create_token
+from email_security.config import Settings
 from email_security.kit.db import Database
 
 SETTINGS_PATH = "/client/v4/accounts/{account}/email-security/settings"
+_SETTINGS_TEMPLATE = "/client/v4/accounts/{account_id}/email-security/settings/"
 # A well-formed id no entry has.
 MISSING_ID = "6b0d0e3e-0000-4000-8000-000000000000"
 
@@ -133,3 +136,15 @@ def assert_error(response: httpx.Response, status: int, *fragments: str) -> list
 class LiveServer:
     base_url: str
     database: Database
+
+
+def settings_operations() -> list[tuple[str, str]]:
+    """Every settings operation the app serves, as (METHOD, path template below
+    `.../settings/`), read from its OpenAPI document (which the routes generate)."""
+    document = create_app(Settings(database_url="sqlite:///never-opened.db")).openapi()
+    return [
+        (method.upper(), template.removeprefix(_SETTINGS_TEMPLATE))
+        for template, operations in document["paths"].items()
+        if template.startswith(_SETTINGS_TEMPLATE)
+        for method in operations
+    ]

@@ -15,26 +15,20 @@ from email_security.config import Settings
 from email_security.kit.db import Database
 from email_security.resources import RESOURCES
 from tests.factories import allow_policy
-from tests.support import Account, Api, assert_error
+from tests.support import Account, Api, assert_error, settings_operations
 
 ENTRY = "6b0d0e3e-0000-4000-8000-000000000000"
 
 
 def settings_endpoints() -> list[tuple[str, str, object]]:
-    """Every settings endpoint of every resource as (method, path, body), read from the routers.
+    """Every settings endpoint of every resource as (method, path, body), read from the app.
 
     Credentials are checked before the body, so a placeholder body serves every write.
     """
-    document = create_app(Settings(database_url="sqlite:///never-opened.db")).openapi()
-    prefix = "/client/v4/accounts/{account_id}/email-security/settings/"
-    endpoints = []
-    for template, operations in document["paths"].items():
-        if template.startswith(prefix):
-            path = re.sub(r"\{[^}]+\}", ENTRY, template.removeprefix(prefix))
-            for method in sorted(operations):
-                method = method.upper()
-                endpoints.append((method, path, None if method == "GET" else {}))
-    return endpoints
+    return [
+        (method, re.sub(r"\{[^}]+\}", ENTRY, template), None if method == "GET" else {})
+        for method, template in settings_operations()
+    ]
 
 
 ENDPOINTS = settings_endpoints()

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.factories import allow_policy, batch
+from tests.factories import allow_policy, batch, protected_domain
 from tests.support import Api
-from tests.test_domains import protected_domain
 
 
 def total(api: Api, path: str, **params: Any) -> int:
@@ -131,38 +130,3 @@ class TestSearch:
         found, info = other_api.page("block_senders", search="shared")
         assert [entry["id"] for entry in found] == [mine[0]["id"]]
         assert info["total_count"] == 1
-
-    @pytest.mark.parametrize(
-        ("path", "body", "needle"),
-        [
-            ("allow_policies", allow_policy(pattern="find.me@example.com"), "FIND.ME"),
-            (
-                "trusted_domains",
-                {
-                    "pattern": "findme.example",
-                    "is_regex": False,
-                    "is_recent": True,
-                    "is_similarity": False,
-                },
-                "dme.ex",
-            ),
-            (
-                "impersonation_registry",
-                {"name": "Findme Person", "email": "ceo@example.com", "is_email_regex": False},
-                "ndme pe",
-            ),
-            (
-                "sending_domain_restrictions",
-                {"domain": "findme.example", "exclude": [], "comments": None},
-                "findme",
-            ),
-            ("domains", protected_domain("findme.example"), "ME.EX"),
-        ],
-    )
-    def test_every_resource_searches_through_its_index(
-        self, api: Api, path: str, body: dict[str, Any], needle: str
-    ) -> None:
-        created = api.ok(api.post(path, json=body), 201)
-        created_id = created[0]["id"] if isinstance(created, list) else created["id"]
-        assert api.listed_ids(path, search=needle) == [created_id]
-        assert api.listed_ids(path, search=needle + "zzz") == []

@@ -16,7 +16,6 @@ import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 import schemathesis
@@ -34,7 +33,8 @@ from email_security.app import create_app
 from email_security.config import Settings
 from email_security.kit.db import Database
 from tests.factories import allow_policy
-from tests.support import Account, Api, new_account
+from tests.resources.cases import CASES
+from tests.support import Account, Api, new_account, settings_operations
 
 EXAMPLES_ENV = "EMAIL_SECURITY_FUZZ_EXAMPLES"
 DEFAULT_EXAMPLES = 15
@@ -46,64 +46,31 @@ CHECKS = [
     response_schema_conformance,
 ]
 
-# A valid create body per resource, keyed by the name of its item id path parameter: the
-# entries they make give the fuzzer real ids to read, change and delete.
-SEED_BODIES: dict[str, tuple[str, dict[str, Any]]] = {
-    "policy_id": ("allow_policies", allow_policy(pattern="partner.example", pattern_type="DOMAIN")),
-    "pattern_id": (
-        "block_senders",
-        {"pattern": "^(a+)+@spam\\.example$", "pattern_type": "EMAIL", "is_regex": True},
-    ),
-    "domain_id": (
-        "domains",
-        {
-            "domain": "ours.example",
-            "allowed_delivery_modes": ["DIRECT"],
-            "drop_dispositions": ["MALICIOUS"],
-            "ip_restrictions": ["192.0.2.0/24"],
-            "regions": ["GLOBAL"],
-        },
-    ),
-    "impersonation_registry_id": (
-        "impersonation_registry",
-        {"name": "Ann Chief", "email": "ann@ours.example", "is_email_regex": False},
-    ),
-    "sending_domain_restriction_id": (
-        "sending_domain_restrictions",
-        {"domain": "partner.example", "exclude": ["legacy.partner.example"]},
-    ),
-    "trusted_domain_id": (
-        "trusted_domains",
-        {
-            "pattern": "partner-mail.example",
-            "is_regex": False,
-            "is_recent": True,
-            "is_similarity": False,
-        },
-    ),
-}
+SETTINGS = "/settings/"
+CASES_BY_NAME = {case.name: case for case in CASES}
 
 
 @dataclass
 class FuzzTarget:
+    """An account holding one entry of every resource: the fuzzer gets real ids to read,
+    change and delete."""
+
     api: Api
     seeded: dict[str, str] = field(default_factory=dict)
-    fresh_domains: int = 0
+    made: int = 0
 
-    def create(self, id_param: str) -> str:
-        path, body = SEED_BODIES[id_param]
-        if path == "domains":  # domain names are unique per account
-            self.fresh_domains += 1
-            body = {**body, "domain": f"fresh{self.fresh_domains}.ours.example"}
-        return str(self.api.ok(self.api.post(path, json=body), 201)["id"])
+    def create(self, resource: str) -> str:
+        self.made += 1  # values that must be unique differ
+        body = CASES_BY_NAME[resource].body(self.made)
+        return str(self.api.ok(self.api.post(resource, json=body), 201)["id"])
 
 
 @pytest.fixture
 def fuzz_target(client: TestClient, database: Database) -> FuzzTarget:
     account: Account = new_account(database)
     target = FuzzTarget(Api(client, account, account.token))
-    for id_param in SEED_BODIES:
-        target.seeded[id_param] = target.create(id_param)
+    for resource in CASES_BY_NAME:
+        target.seeded[resource] = target.create(resource)
     return target
 
 
@@ -138,12 +105,13 @@ def test_api_conforms_to_its_schema(
     account = fuzz_target.api.account
     if "account_id" in (case.path_parameters or {}):
         case.path_parameters["account_id"] = account.id
+    resource = case.path.partition(SETTINGS)[2].split("/")[0]
     for name, value in list((case.path_parameters or {}).items()):
-        if name in SEED_BODIES and _use_seeded(value):
+        if name != "account_id" and resource in CASES_BY_NAME and _use_seeded(value):
             if case.method.upper() == "DELETE":
-                case.path_parameters[name] = fuzz_target.create(name)
+                case.path_parameters[name] = fuzz_target.create(resource)
             else:
-                case.path_parameters[name] = fuzz_target.seeded[name]
+                case.path_parameters[name] = fuzz_target.seeded[resource]
     response = case.call_and_validate(
         app=app, headers={"Authorization": f"Bearer {account.token}"}, checks=CHECKS
     )
@@ -170,7 +138,7 @@ def test_every_operation_documents_the_errors_it_answers(client: TestClient) -> 
         if path.startswith("/client/v4/accounts/")
         for method, operation in by_method.items()
     ]
-    assert len(operations) == 51
+    assert len(operations) == len(settings_operations()) + 1  # and evaluate
     for path, method, operation in operations:
         documented = set(operation["responses"])
         # The verification route documented no error at all.
@@ -183,7 +151,7 @@ def test_every_operation_documents_the_errors_it_answers(client: TestClient) -> 
 def test_list_results_are_documented_as_lists(client: TestClient) -> None:
     schemas = client.get("/client/v4/openapi.json").json()["components"]["schemas"]
     lists = [name for name in schemas if name.startswith("ListEnvelope")]
-    assert len(lists) == 8
+    assert len(lists) == len(CASES)  # one list per group
     for name in lists:
         result = schemas[name]["properties"]["result"]
         # It said `Out | null`, so every non-empty list answered broke the document.

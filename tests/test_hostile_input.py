@@ -8,6 +8,7 @@ listing, and the account's settings version, before and after the bad requests.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,62 +27,21 @@ from email_security.app import create_app
 from email_security.config import Settings
 from email_security.kit.db import Database
 from tests.factories import allow_policy
-from tests.support import Account, Api, LiveServer, assert_error
+from tests.resources.cases import CASES
+from tests.support import Account, Api, LiveServer, assert_error, settings_operations
 
 EVALUATE = "/client/v4/accounts/{account}/email-security/evaluate"
-RESOURCES = (
-    "allow_policies",
-    "block_senders",
-    "domains",
-    "impersonation_registry",
-    "sending_domain_restrictions",
-    "trusted_domains",
-)
-# Resources whose entries' text can hold any printable character, and where `search` looks.
-FREE_TEXT = {
-    "allow_policies": "comments",
-    "block_senders": "comments",
-    "impersonation_registry": "name",
-    "sending_domain_restrictions": "comments",
-    "trusted_domains": "comments",
-}
+CASES_BY_NAME = {case.name: case for case in CASES}
+RESOURCES = tuple(CASES_BY_NAME)
+# Per resource, a searched field that holds any printable text.
+FREE_TEXT = {case.name: case.free_text for case in CASES if case.free_text}
 INTERNALS = ("traceback", "sqlalchemy", "psycopg", "sqlite3", "site-packages", "/work/")
 MESSAGE = {"header_from": "ann@partner.example", "recipients": ["bob@ours.example"]}
 
 
 def create_body(resource: str, n: int = 0) -> dict[str, Any]:
     """A valid create body; `n` makes names that must be unique differ."""
-    bodies: dict[str, dict[str, Any]] = {
-        "allow_policies": allow_policy(pattern=f"partner{n}.example", pattern_type="DOMAIN"),
-        "block_senders": {
-            "pattern": f"spam{n}.example",
-            "pattern_type": "DOMAIN",
-            "is_regex": False,
-        },
-        "domains": {
-            "domain": f"ours{n}.example",
-            "allowed_delivery_modes": ["DIRECT"],
-            "drop_dispositions": ["MALICIOUS"],
-            "ip_restrictions": ["192.0.2.0/24"],
-            "regions": ["GLOBAL"],
-        },
-        "impersonation_registry": {
-            "name": f"Ann Chief {n}",
-            "email": "ann@ours.example",
-            "is_email_regex": False,
-        },
-        "sending_domain_restrictions": {
-            "domain": f"tls{n}.example",
-            "exclude": [f"legacy.tls{n}.example"],
-        },
-        "trusted_domains": {
-            "pattern": f"look-alike{n}.example",
-            "is_regex": False,
-            "is_recent": True,
-            "is_similarity": False,
-        },
-    }
-    return bodies[resource]
+    return CASES_BY_NAME[resource].body(n)
 
 
 @dataclass
@@ -165,22 +125,15 @@ def refused(response: httpx.Response, status: int, *fragments: str, case: str = 
 
 # --- what every write endpoint takes --------------------------------------------------------
 
-# (method, path): `{id}` is the seeded entry of the resource the path starts with.
+# (method, path) of every operation that takes a body, read from the app; `{id}` is the
+# seeded entry of the resource the path starts with.
 WRITES = [
-    *(("POST", resource) for resource in RESOURCES),
-    ("PATCH", "allow_policies/{id}"),
-    ("PATCH", "block_senders/{id}"),
-    ("PATCH", "domains/{id}"),
-    ("PUT", "domains/{id}"),
-    ("PATCH", "impersonation_registry/{id}"),
-    ("PATCH", "sending_domain_restrictions/{id}"),
-    ("PATCH", "trusted_domains/{id}"),
-    ("POST", "allow_policies/batch"),
-    ("POST", "block_senders/batch"),
-    ("POST", "domains/batch"),
-    ("POST", "sending_domain_restrictions/batch"),
-    ("POST", "trusted_domains/batch"),
-    ("DELETE", "domains"),
+    *(
+        (method, re.sub(r"\{[^}]+\}", "{id}", template))
+        for method, template in settings_operations()
+        if method != "GET"
+        and not (method == "DELETE" and "{" in template)  # deletes of one entry take no body
+    ),
     ("POST", EVALUATE),
 ]
 
@@ -192,22 +145,22 @@ def write_id(write: tuple[str, str]) -> str:
 
 def valid_body(seeded: Seeded, method: str, path: str) -> Any:
     """A body the endpoint would accept (the tests spoil it and expect it refused)."""
-    resource = path.split("/")[0]
     if path == EVALUATE:
         return dict(MESSAGE)
+    case = CASES_BY_NAME[path.split("/")[0]]
     if path.endswith("/batch"):
-        if resource == "sending_domain_restrictions":
-            return {"deletes": []}
-        return {"deletes": [], "patches": [], "puts": [], "posts": [create_body(resource, 1)]}
-    if method == "DELETE":
-        return [{"id": seeded.ids["domains"]}]
-    if method == "PUT":
-        body = create_body("domains")
-        del body["domain"]
+        operations = case.resource.batch_operations
+        body = {name: [] for name in ("deletes", "patches", "puts", "posts") if name in operations}
+        if "posts" in body:
+            body["posts"] = [case.body(1)]
         return body
+    if method == "DELETE":
+        return [{"id": seeded.ids[case.name]}]
+    if method == "PUT":
+        return case.put_body(1)
     if method == "PATCH":
-        return {"comments": "changed"} if resource != "domains" else {"lookback_hops": 2}
-    return create_body(resource, 1)
+        return dict(case.change)
+    return case.body(1)
 
 
 def send_raw(seeded: Seeded, method: str, path: str, raw: bytes) -> httpx.Response:
@@ -430,26 +383,31 @@ NOT_UUIDS = {
 
 @pytest.mark.parametrize("resource", RESOURCES)
 def test_ids_that_are_not_uuids_are_not_found(seeded: Seeded, resource: str) -> None:
-    bodies = {"PATCH": valid_body(seeded, "PATCH", resource), "PUT": valid_body(seeded, "PUT", "")}
-    routes = [("GET", ""), ("PATCH", ""), ("DELETE", "")]
-    if resource == "domains":
-        routes += [("PUT", ""), ("GET", "/verification")]
+    # Every route below an entry of the resource, e.g. ("PUT", "") or ("GET", "/verification").
+    routes = [
+        (method, template.partition("}")[2])
+        for method, template in settings_operations()
+        if template.startswith(f"{resource}/{{")
+    ]
     with unchanged(seeded):
         for case, item in NOT_UUIDS.items():
             for method, suffix in routes:
                 url = f"{seeded.api.base}/{resource}/{item}{suffix}"
+                body = valid_body(seeded, method, resource) if method in ("PATCH", "PUT") else None
                 response = seeded.api.client.request(
-                    method, url, headers=seeded.api.headers(), json=bodies.get(method)
+                    method, url, headers=seeded.api.headers(), json=body
                 )
                 refused(response, 404, "not found", case=f"{method} {case}{suffix}")
 
 
-@pytest.mark.parametrize("resource", ["allow_policies", "domains", "trusted_domains"])
+@pytest.mark.parametrize(
+    "resource", [case.name for case in CASES if "deletes" in case.resource.batch_operations]
+)
 def test_ids_that_are_not_uuids_fail_a_batch(seeded: Seeded, resource: str) -> None:
+    body = valid_body(seeded, "POST", f"{resource}/batch")
     with unchanged(seeded):
         for item in ("not-a-uuid", "\x00", "1' OR '1'='1", "a" * 64):
-            body = {"deletes": [{"id": seeded.ids[resource]}, {"id": item}]}
-            body.update(patches=[], puts=[], posts=[])
+            body["deletes"] = [{"id": seeded.ids[resource]}, {"id": item}]
             refused(seeded.api.post(f"{resource}/batch", json=body), 404, "deletes.1.id")
 
 
@@ -512,7 +470,7 @@ def test_a_body_at_the_configured_limit_is_read(small_api: Api) -> None:
     response = small_api.post(
         "trusted_domains", content=padded, headers={"Content-Type": "application/json"}
     )
-    assert small_api.ok(response, 201)["pattern"] == "look-alike0.example"
+    assert small_api.ok(response, 201)["pattern"] == create_body("trusted_domains")["pattern"]
 
 
 def test_huge_bodies_over_a_real_socket_are_refused(
@@ -548,18 +506,30 @@ def _with_text(resource: str, text: str, n: int) -> dict[str, Any]:
 def test_sql_and_wildcards_in_searches_are_literal(seeded: Seeded, resource: str) -> None:
     api = seeded.api
     made = {
-        text: api.ok(api.post(resource, json=_with_text(resource, text, n)), 201)["id"]
+        text: api.ok(api.post(resource, json=_with_text(resource, text, n)), 201)
         for n, text in enumerate(TRICKY_TEXT)
     }
+    searched = [column.key for column in CASES_BY_NAME[resource].resource.search]
 
     def found(search: str) -> set[str]:
-        return {entry["id"] for entry in api.ok(api.get(resource, params={"search": search}))}
+        """Which of the entries made here the search finds."""
+        listed = api.ok(api.get(resource, params={"search": search, "per_page": 1000}))
+        return {entry["id"] for entry in listed} & {entry["id"] for entry in made.values()}
+
+    def holding(needle: str) -> set[str]:
+        """The entries made here with the needle, as written, in a searched field (other
+        fields than the free text may hold it too, e.g. a backslash in a regex)."""
+        return {
+            entry["id"]
+            for entry in made.values()
+            if any(needle.casefold() in (entry[name] or "").casefold() for name in searched)
+        }
 
     with unchanged(seeded):
-        assert found("%") == {made["100% sure"]}
-        assert found("_") == {made["under_score"]}
-        assert found("\\") == {made["back\\slash"]}
-        assert found("'") == {made["o'brien"]}
+        for needle, text in [("%", "100% sure"), ("_", "under_score"), ("\\", "back\\slash")]:
+            assert made[text]["id"] in found(needle)
+            assert found(needle) == holding(needle)
+        assert found("'") == {made["o'brien"]["id"]}
         assert found("%'%") == set()
         for sql in ("' OR 1=1 --", "' OR '1'='1", "x'; DROP TABLE accounts; --", '" OR ""="'):
             assert found(sql) == set()
@@ -618,6 +588,9 @@ def test_catastrophic_regexes_are_harmless(seeded: Seeded) -> None:
         api.ok(api.post("trusted_domains", json=body), 201)
         body = {"name": f"Regex {pattern}", "email": pattern, "is_email_regex": True}
         api.ok(api.post("impersonation_registry", json=body), 201)
+        body = {"name": f"Regex {pattern}", "pattern": pattern, "targets": ["SUBJECT", "BODY"]}
+        api.ok(api.post("content_policies", json={**body, "enabled": True}), 201)
+        api.ok(api.post("url_ignore_patterns", json={"pattern": f"https://{pattern}"}), 201)
     # A long prefix that almost matches: exponential work for a backtracking engine.
     sender = "a" * 1000 + "@" + "a" * 20
     message = {
@@ -626,6 +599,9 @@ def test_catastrophic_regexes_are_harmless(seeded: Seeded) -> None:
         "header_from_name": "Regex " + "a" * 1000,
         "reply_to": sender,
         "recipients": ["bob@ours0.example"],
+        "subject": "a" * 1000,
+        "body": "a" * 100_000 + " https://" + "a" * 1000,
+        "body_html": f'<a href="https://{"a" * 1000}">' + "a" * 100_000 + "</a>",
     }
     started = time.monotonic()
     response = seeded.evaluate(message)
@@ -648,6 +624,9 @@ def test_regexes_re2_cannot_run_are_refused(seeded: Seeded, pattern: str) -> Non
         refused(api.post("trusted_domains", json=body), 400, "RE2")
         body = {"name": "Regex", "email": pattern, "is_email_regex": True}
         refused(api.post("impersonation_registry", json=body), 400, "RE2")
+        body = {"name": "Regex", "pattern": pattern, "targets": ["BODY"], "enabled": True}
+        refused(api.post("content_policies", json=body), 400, "RE2")
+        refused(api.post("url_ignore_patterns", json={"pattern": pattern}), 400, "RE2")
         refused(
             api.patch(
                 f"allow_policies/{seeded.ids['allow_policies']}",

@@ -26,7 +26,7 @@ class ResourceCase:
     invalid: tuple[dict[str, Any], str]  # create fields the API refuses, and the field named
     # A filter and a body it selects (bodies from `body` it does not).
     filter: tuple[dict[str, str], Body] | None = None
-    # A field that holds free text (any printable character, several lines).
+    # A searched field that holds free text (any printable character).
     free_text: str | None = None
     # The shape of a batch put, when it is not the create body's.
     replacement: Body | None = None
@@ -115,7 +115,7 @@ CASES = [
                 name=f"Synced {n:02d}", provenance="SNOOPY-OFFICE_365"
             ),
         ),
-        free_text="comments",
+        free_text="name",
     ),
     ResourceCase(
         name="sending_domain_restrictions",
