@@ -11,7 +11,7 @@ FUZZ_EXAMPLES ?= 200
 .PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-evaluate-request bench-http bench-listing bench-batch bench-profile load wrk
 
 # The policy engine's hot modules, compiled with mypyc (the engine runs them only while
-# they match the sources; see src/email_security/engine/_native.py).
+# they match the sources; see src/email_security/engine/_speedups.py).
 ENGINE := src/email_security/engine
 COMPILED_ENGINE := $(ENGINE)/_compiled/SOURCES
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-$(COMPILED_ENGINE): $(STAMP) tools/compile_engine.py $(ENGINE)/_native.py \
+$(COMPILED_ENGINE): $(STAMP) tools/compile_engine.py $(ENGINE)/_speedups.py \
 		$(ENGINE)/_names.py $(ENGINE)/_index.py $(ENGINE)/_compile.py $(ENGINE)/_evaluate.py
 	$(BIN)/python tools/compile_engine.py
 

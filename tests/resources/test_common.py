@@ -13,11 +13,16 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from email_security.resources import RESOURCES
 from tests.factories import batch
 from tests.resources.cases import CASES, ResourceCase
 from tests.support import MISSING_ID, Api, assert_error
 
 MALFORMED_IDS = ["not-a-uuid", MISSING_ID, "1", "a" * 64, "a" * 65]
+
+
+def test_every_group_has_a_case() -> None:
+    assert sorted(case.name for case in CASES) == sorted(r.name for r in RESOURCES)
 
 
 @pytest.fixture(params=CASES, ids=lambda case: case.name)

@@ -13,10 +13,10 @@ Errors:
     └── MessageError    the raw message cannot be read (empty, no headers, no sender, ...)
 """
 
-from email_security.engine import _native
+from email_security.engine import _speedups
 
 # Before any hot module is imported: their compiled forms come first when they are current.
-_COMPILED_DIR = _native.compiled_modules_dir()
+_COMPILED_DIR = _speedups.compiled_modules_dir()
 if _COMPILED_DIR is not None:
     __path__.insert(0, _COMPILED_DIR)
 COMPILED = _COMPILED_DIR is not None  # whether the hot modules run compiled (mypyc)
