@@ -73,7 +73,7 @@ def engine_at(rev: str, into: Path, *, compiled: bool) -> tuple[ModuleType, bool
         source = source.replace("email_security.engine.", "engine_at_rev.")
         source = source.replace("from email_security.engine import", "from engine_at_rev import")
         (package / name).write_text(source)
-    if compiled and (package / "_native.py").exists():
+    if compiled and _loader_of_compiled(package) is not None:
         print(f"compiling the engine at {rev} with mypyc ...", file=sys.stderr, flush=True)
         command = [sys.executable, __file__, "--compile-package", str(into)]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -82,14 +82,23 @@ def engine_at(rev: str, into: Path, *, compiled: bool) -> tuple[ModuleType, bool
     return module, bool(getattr(module, "COMPILED", False))
 
 
+def _loader_of_compiled(package: Path) -> Path | None:
+    """The module that decides whether compiled modules are used (`_speedups.py`, named
+    `_native.py` at earlier commits), if the engine at that commit has one."""
+    for name in ("_speedups.py", "_native.py"):
+        if (package / name).exists():
+            return package / name
+    return None
+
+
 def compile_package(into: Path) -> None:
-    """Compile `into`/engine_at_rev's hot modules where its own _native looks for them."""
+    """Compile `into`/engine_at_rev's hot modules where its own loader looks for them."""
     from mypyc.build import mypycify
     from setuptools import setup
 
-    spec = importlib.util.spec_from_file_location(
-        "native_at_rev", into / "engine_at_rev/_native.py"
-    )
+    loader = _loader_of_compiled(into / "engine_at_rev")
+    assert loader is not None
+    spec = importlib.util.spec_from_file_location("native_at_rev", loader)
     assert spec is not None
     assert spec.loader is not None
     native = importlib.util.module_from_spec(spec)
