@@ -28,6 +28,8 @@ class ResourceCase:
     filter: tuple[dict[str, str], Body] | None = None
     # A searched field that holds free text (any printable character).
     free_text: str | None = None
+    # The optional note field (comments or notes): several lines, null clears it.
+    note: str | None = "comments"
     # The shape of a batch put, when it is not the create body's.
     replacement: Body | None = None
     # Output fields that carry the time of the last change, besides modified_at.
@@ -87,6 +89,7 @@ CASES = [
             lambda n: factories.content_policy(name=f"Off {n:02d}", enabled=False),
         ),
         free_text="notes",
+        note="notes",
     ),
     ResourceCase(
         name="domains",
@@ -100,6 +103,7 @@ CASES = [
             ),
         ),
         replacement=lambda n: factories.domain_put(regions=["US"]),
+        note=None,
         timestamped=("emails_processed",),
     ),
     ResourceCase(

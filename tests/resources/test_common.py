@@ -94,6 +94,11 @@ class TestCreate:
         assert result["created_at"] == result["modified_at"] == result["last_modified"]
         assert result["created_at"].endswith("Z")
 
+    def test_the_values_sent_come_back(self, api: Api, case: ResourceCase) -> None:
+        body = case.body(0)  # written in the stored form: normalising changes nothing
+        created = create(api, case)
+        assert {name: created[name] for name in body} == body
+
     def test_the_created_entry_reads_back_the_same(self, api: Api, case: ResourceCase) -> None:
         created = create(api, case)
         assert api.ok(api.get(item(case, created))) == created
@@ -115,6 +120,15 @@ class TestCreate:
     def test_values_of_the_wrong_type_are_refused(self, api: Api, case: ResourceCase) -> None:
         for name, value in wrong_types(case):
             assert_error(api.post(case.path, json={**case.body(0), name: value}), 400, name)
+        assert api.page(case.path)[1]["total_count"] == 0
+
+    def test_empty_text_is_refused_where_text_is_required(
+        self, api: Api, case: ResourceCase
+    ) -> None:
+        properties = case.resource.create.model_json_schema()["properties"]
+        for name, schema in properties.items():
+            if any(option.get("minLength") for option in [schema, *schema.get("anyOf", [])]):
+                assert_error(api.post(case.path, json={**case.body(0), name: ""}), 400, name)
         assert api.page(case.path)[1]["total_count"] == 0
 
     def test_an_invalid_value_is_refused_naming_its_field(
@@ -146,12 +160,50 @@ class TestCreate:
 # --- get, patch, delete ------------------------------------------------------------------
 
 
+class TestNote:
+    """The optional free-text field of a group (comments, notes)."""
+
+    @pytest.fixture
+    def note(self, case: ResourceCase) -> str:
+        if case.note is None:
+            pytest.skip(f"{case.name} has no note field")
+        return case.note
+
+    def test_may_be_left_out(self, api: Api, case: ResourceCase, note: str) -> None:
+        body = case.body(0)
+        body.pop(note, None)
+        assert api.ok(api.post(case.path, json=body), 201)[note] is None
+
+    def test_holds_1024_characters_on_several_lines(
+        self, api: Api, case: ResourceCase, note: str
+    ) -> None:
+        text = ("line\t" * 205)[:1023] + "\n"
+        assert len(text) == 1024
+        created = create(api, case, **{note: text})
+        assert api.ok(api.get(item(case, created)))[note] == text
+        assert_error(api.post(case.path, json={**case.body(1), note: text + "x"}), 400, note)
+        assert_error(api.patch(item(case, created), json={note: text + "x"}), 400, note)
+
+    def test_null_clears_it(self, api: Api, case: ResourceCase, note: str) -> None:
+        created = create(api, case, **{note: "to be cleared"})
+        assert api.ok(api.patch(item(case, created), json={note: None}))[note] is None
+        assert api.ok(api.get(item(case, created)))[note] is None
+
+
 class TestGet:
     @pytest.mark.parametrize("item_id", MALFORMED_IDS)
     def test_unknown_or_malformed_id_is_404(
         self, api: Api, case: ResourceCase, item_id: str
     ) -> None:
-        assert_error(api.get(item(case, item_id)), 404, "not found")
+        errors = assert_error(api.get(item(case, item_id)), 404, "not found")
+        assert errors[0]["code"] == 7003
+
+    def test_a_group_without_put_has_no_put_route(self, api: Api, case: ResourceCase) -> None:
+        if case.resource.put is not None:
+            pytest.skip(f"{case.name} has PUT")
+        created = create(api, case)
+        assert_error(api.put(item(case, created), json=case.body(1)), 405)
+        assert api.ok(api.get(item(case, created))) == created
 
 
 class TestPatch:
@@ -310,6 +362,10 @@ class TestList:
         assert [entry["id"] for entry in result] == wanted
         assert info["total_count"] == 2
         assert api.page(case.path, per_page=1, **params)[1]["total_count"] == 2
+        stored = {entry["id"]: entry for entry in api.snapshot(case.path)}
+        needle = stored[wanted[1]][case.resource.search[0].key]  # with search too
+        expected = [i for i in wanted if searched(stored[i], case, needle)]
+        assert api.listed_ids(case.path, search=needle, **params) == expected
 
     def test_search_is_a_case_insensitive_substring_of_the_searched_fields(
         self, api: Api, case: ResourceCase
@@ -496,6 +552,28 @@ class TestBatchAtomicity:
         )
         patches = [lambda existing: {"id": existing[1]["id"], name: value}]
         self.attempt(api, batched, 400, f"patches.0.{name}", patches=patches)
+
+    def test_a_repeated_id_in_patches(self, api: Api, batched: ResourceCase) -> None:
+        if not has(batched, "patches"):
+            pytest.skip("no patches")
+        same = lambda existing: {"id": existing[1]["id"], **batched.change}  # noqa: E731
+        self.attempt(api, batched, 400, "patches.1.id", patches=[same, same])
+
+    def test_null_in_a_patch_where_a_field_cannot_be_null(
+        self, api: Api, batched: ResourceCase
+    ) -> None:
+        if not has(batched, "patches"):
+            pytest.skip("no patches")
+        name = non_nullable_fields(batched)[0]
+        patches = [lambda existing: {"id": existing[1]["id"], name: None}]
+        self.attempt(api, batched, 400, f"patches.0.{name}", patches=patches)
+
+    def test_an_unknown_id_in_puts(self, api: Api, batched: ResourceCase) -> None:
+        if not has(batched, "puts"):
+            pytest.skip("no puts")
+        self.attempt(
+            api, batched, 404, "puts.0.id", puts=[{"id": MISSING_ID, **batched.put_body(3)}]
+        )
 
     def test_a_patch_without_an_id(self, api: Api, batched: ResourceCase) -> None:
         if not has(batched, "patches"):

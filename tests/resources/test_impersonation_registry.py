@@ -1,5 +1,9 @@
-"""The impersonation registry over HTTP: every endpoint, filter, sort, pagination edge,
-validation rule, and the fields a directory sync owns."""
+"""The impersonation registry: what only this group does (what every group does is in
+test_common.py).
+
+The provenance default, directory-synced entries and the fields a sync owns, comma-separated
+and regex emails, directory id bounds, and which fields search looks in.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.support import Account, Api, assert_error
+from tests.factories import impersonation_entry
+from tests.support import Api, assert_error
 
 PATH = "impersonation_registry"
-MISSING_ID = "6b0d0e3e-0000-4000-8000-000000000000"
 PROVENANCES = [
     "A1S_INTERNAL",
     "SNOOPY-CASB_OFFICE_365",
@@ -26,27 +30,15 @@ DIRECTORY_FIELDS = [
 ]
 
 
-def impersonation_entry(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": "Jane Doe",
-        "email": "jane.doe@example.com",
-        "is_email_regex": False,
-        "comments": None,
-    }
-    body.update(overrides)
-    return body
-
-
 def synced_entry(**overrides: Any) -> dict[str, Any]:
     """An entry as a directory sync writes it."""
-    body = impersonation_entry(
-        provenance="SNOOPY-OFFICE_365",
-        directory_id=41,
-        directory_node_id=42,
-        external_directory_node_id="node-42",
-    )
-    body.update(overrides)
-    return body
+    synced = {
+        "provenance": "SNOOPY-OFFICE_365",
+        "directory_id": 41,
+        "directory_node_id": 42,
+        "external_directory_node_id": "node-42",
+    }
+    return impersonation_entry(**{**synced, **overrides})
 
 
 def create(api: Api, **overrides: Any) -> dict[str, Any]:
@@ -57,36 +49,12 @@ def create_synced(api: Api, **overrides: Any) -> dict[str, Any]:
     return api.ok(api.post(PATH, json=synced_entry(**overrides)), 201)
 
 
-def list_result(api: Api, **params: Any) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    return api.page(PATH, **params)
-
-
-def listed_ids(api: Api, **params: Any) -> list[str]:
-    return api.listed_ids(PATH, **params)
-
-
-def snapshot(api: Api) -> list[dict[str, Any]]:
-    return api.snapshot(PATH)
-
-
-def post_raw_json(api: Api, raw: bytes) -> Any:
-    return api.post(PATH, content=raw, headers={"content-type": "application/json"})
-
-
 class TestCreate:
-    def test_returns_201_with_every_field(self, api: Api) -> None:
-        result = create(api, comments="CEO")
-        assert result["name"] == "Jane Doe"
-        assert result["email"] == "jane.doe@example.com"
-        assert result["is_email_regex"] is False
-        assert result["comments"] == "CEO"
-        assert result["provenance"] == "A1S_INTERNAL"
+    def test_directory_fields_are_null_when_omitted(self, api: Api) -> None:
+        result = create(api)
         assert result["directory_id"] is None
         assert result["directory_node_id"] is None
         assert result["external_directory_node_id"] is None
-        assert len(result["id"]) == 36
-        assert result["created_at"] == result["modified_at"] == result["last_modified"]
-        assert result["created_at"].endswith("Z")
 
     def test_provenance_defaults_to_internal_when_omitted(self, api: Api) -> None:
         body = impersonation_entry()
@@ -193,54 +161,18 @@ class TestCreateValidation:
         response = api.post(PATH, json=impersonation_entry(email=email))
         assert_error(response, 400, "email")
 
-    @pytest.mark.parametrize(
-        ("field", "value"),
-        [
-            ("is_email_regex", "true"),
-            ("is_email_regex", 1),
-            ("is_email_regex", None),
-            ("name", 7),
-            ("name", None),
-            ("email", 7),
-            ("email", ["jane@example.com"]),
-            ("email", None),
-            ("comments", 12),
-            ("provenance", "a1s_internal"),
-            ("provenance", "LDAP"),
-            ("directory_id", "7"),
-            ("directory_id", 7.0),
-            ("directory_id", 7.5),
-            ("directory_id", True),
-            ("directory_node_id", "7"),
-            ("directory_node_id", False),
-            ("external_directory_node_id", 7),
-        ],
-    )
-    def test_wrong_types_are_refused(self, api: Api, field: str, value: Any) -> None:
-        assert_error(api.post(PATH, json=impersonation_entry(**{field: value})), 400, field)
+    @pytest.mark.parametrize("provenance", ["a1s_internal", "LDAP"])
+    def test_provenance_outside_the_list_is_refused(self, api: Api, provenance: str) -> None:
+        response = api.post(PATH, json=impersonation_entry(provenance=provenance))
+        assert_error(response, 400, "provenance")
 
     @pytest.mark.parametrize("field", ["directory_id", "directory_node_id"])
     @pytest.mark.parametrize("value", [-1, 2**63])
     def test_directory_numbers_out_of_range(self, api: Api, field: str, value: int) -> None:
         assert_error(api.post(PATH, json=impersonation_entry(**{field: value})), 400, field)
 
-    @pytest.mark.parametrize("field", ["name", "email", "is_email_regex"])
-    def test_required_fields(self, api: Api, field: str) -> None:
-        body = impersonation_entry()
-        del body[field]
-        assert_error(api.post(PATH, json=body), 400, field, "required")
-
-    def test_empty_name_is_refused(self, api: Api) -> None:
-        assert_error(api.post(PATH, json=impersonation_entry(name="")), 400, "name")
-
     def test_empty_email_is_refused(self, api: Api) -> None:
         assert_error(api.post(PATH, json=impersonation_entry(email="")), 400, "email")
-
-    def test_unknown_field_is_refused(self, api: Api) -> None:
-        assert_error(api.post(PATH, json=impersonation_entry(colour="red")), 400, "colour")
-
-    def test_id_is_not_accepted_on_create(self, api: Api) -> None:
-        assert_error(api.post(PATH, json=impersonation_entry(id=MISSING_ID)), 400, "id")
 
     @pytest.mark.parametrize(
         ("field", "value"),
@@ -270,80 +202,16 @@ class TestCreateValidation:
 
     def test_lone_surrogate_is_refused(self, api: Api) -> None:
         raw = b'{"name": "Jane \\ud800", "email": "jane@example.com", "is_email_regex": false}'
-        assert_error(post_raw_json(api, raw), 400, "name")
-
-    def test_malformed_json(self, api: Api) -> None:
-        assert_error(post_raw_json(api, b'{"name": '), 400, "Malformed JSON")
-
-    def test_missing_body(self, api: Api) -> None:
-        assert_error(api.post(PATH), 400)
-
-    def test_body_must_be_an_object(self, api: Api) -> None:
-        assert_error(api.post(PATH, json=[impersonation_entry()]), 400)
-
-    def test_failed_create_stores_nothing(self, api: Api) -> None:
-        assert_error(api.post(PATH, json=impersonation_entry(email="nope")), 400)
-        assert list_result(api)[1]["total_count"] == 0
-
-
-class TestGet:
-    def test_returns_the_entry(self, api: Api) -> None:
-        created = create_synced(api, comments="synced")
-        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
-
-    @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
-    @pytest.mark.parametrize("item_id", ["not-a-uuid", "1", "batch", MISSING_ID])
-    def test_unknown_or_malformed_id_is_404(self, api: Api, method: str, item_id: str) -> None:
-        kwargs = {"json": {"comments": "x"}} if method == "PATCH" else {}
-        errors = assert_error(api.request(method, f"{PATH}/{item_id}", **kwargs), 404, "not found")
-        assert errors[0]["code"] == 7003
-
-    def test_id_longer_than_64_characters_is_404(self, api: Api) -> None:
-        assert_error(api.get(f"{PATH}/{'a' * 65}"), 404, "not found")
+        response = api.post(PATH, content=raw, headers={"content-type": "application/json"})
+        assert_error(response, 400, "name")
 
 
 class TestPatch:
-    def test_changes_only_the_fields_sent(self, api: Api) -> None:
-        created = create(api, comments="keep me", directory_id=7)
-        result = api.ok(api.patch(f"{PATH}/{created['id']}", json={"name": "Janet Doe"}))
-        assert result == {
-            **created,
-            "name": "Janet Doe",
-            "modified_at": result["modified_at"],
-            "last_modified": result["modified_at"],
-        }
-        assert result["modified_at"] > created["modified_at"]
-        assert api.ok(api.get(f"{PATH}/{created['id']}")) == result
-
-    def test_empty_patch_keeps_every_field(self, api: Api) -> None:
-        created = create(api, comments="c")
-        result = api.ok(api.patch(f"{PATH}/{created['id']}", json={}))
-        for field in ("name", "email", "is_email_regex", "comments", "provenance"):
-            assert result[field] == created[field]
-
-    def test_comments_can_be_cleared_with_null(self, api: Api) -> None:
-        created = create(api, comments="old")
-        result = api.ok(api.patch(f"{PATH}/{created['id']}", json={"comments": None}))
-        assert result["comments"] is None
-        assert api.ok(api.get(f"{PATH}/{created['id']}"))["comments"] is None
-
-    @pytest.mark.parametrize("field", ["name", "email", "is_email_regex"])
-    def test_null_for_a_required_field_is_refused(self, api: Api, field: str) -> None:
-        created = create(api)
-        assert_error(api.patch(f"{PATH}/{created['id']}", json={field: None}), 400, field)
-        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
-
     def test_email_is_normalised_on_update(self, api: Api) -> None:
         created = create(api)
         body = {"email": "J.Doe@Bücher.EXAMPLE, jd@Example.ORG"}
         result = api.ok(api.patch(f"{PATH}/{created['id']}", json=body))
         assert result["email"] == "J.Doe@xn--bcher-kva.example,jd@example.org"
-
-    def test_invalid_email_is_refused_and_nothing_changes(self, api: Api) -> None:
-        created = create(api)
-        body = {"email": "nope", "comments": "changed"}
-        assert_error(api.patch(f"{PATH}/{created['id']}", json=body), 400, "email")
-        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
 
     def test_new_email_is_checked_against_the_stored_regex_flag(self, api: Api) -> None:
         created = create(api, email=r".*@example\.com", is_email_regex=True)
@@ -396,9 +264,6 @@ class TestPatch:
     @pytest.mark.parametrize(
         ("field", "value"),
         [
-            ("is_email_regex", "false"),
-            ("is_email_regex", 0),
-            ("directory_id", "7"),
             ("directory_id", -1),
             ("name", ""),
             ("name", "x" * 1025),
@@ -410,20 +275,6 @@ class TestPatch:
         created = create(api)
         assert_error(api.patch(f"{PATH}/{created['id']}", json={field: value}), 400, field)
         assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
-
-    def test_unknown_field_is_refused(self, api: Api) -> None:
-        created = create(api)
-        response = api.patch(f"{PATH}/{created['id']}", json={"comments": "x", "colour": "red"})
-        assert_error(response, 400, "colour")
-        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
-
-    def test_id_in_the_body_is_refused(self, api: Api) -> None:
-        created = create(api)
-        assert_error(api.patch(f"{PATH}/{created['id']}", json={"id": MISSING_ID}), 400, "id")
-
-    def test_put_is_not_supported(self, api: Api) -> None:
-        created = create(api)
-        assert_error(api.put(f"{PATH}/{created['id']}", json=impersonation_entry()), 405)
 
 
 class TestSyncedEntries:
@@ -499,250 +350,71 @@ class TestSyncedEntries:
         created = create_synced(api)
         assert_error(api.patch(f"{PATH}/{created['id']}", json={"email": "nope"}), 400, "email")
 
-
-class TestDelete:
-    def test_returns_the_id_and_removes_the_entry(self, api: Api) -> None:
-        created = create(api)
-        assert api.ok(api.delete(f"{PATH}/{created['id']}")) == {"id": created["id"]}
-        assert_error(api.get(f"{PATH}/{created['id']}"), 404)
-        assert list_result(api)[1]["total_count"] == 0
-
-    def test_second_delete_is_404(self, api: Api) -> None:
-        created = create(api)
-        api.ok(api.delete(f"{PATH}/{created['id']}"))
-        assert_error(api.delete(f"{PATH}/{created['id']}"), 404, "not found")
-
-    def test_deletes_only_that_entry(self, api: Api) -> None:
-        doomed = create(api, name="Doomed")
-        kept = create(api, name="Kept")
-        api.ok(api.delete(f"{PATH}/{doomed['id']}"))
-        assert snapshot(api) == [kept]
-
     def test_synced_entry_can_be_deleted(self, api: Api) -> None:
         created = create_synced(api)
         assert api.ok(api.delete(f"{PATH}/{created['id']}")) == {"id": created["id"]}
 
 
-class TestNoBatch:
-    def test_batch_endpoint_is_405(self, api: Api) -> None:
-        created = create(api)
-        body = {"deletes": [{"id": created["id"]}], "patches": [], "puts": [], "posts": []}
-        errors = assert_error(api.post(f"{PATH}/batch", json=body), 405)
-        assert errors[0]["code"] == 7001
-        assert snapshot(api) == [created]
-
-
 class TestList:
-    def test_empty(self, api: Api) -> None:
-        result, info = list_result(api)
-        assert result == []
-        assert info == {"count": 0, "page": 1, "per_page": 20, "total_count": 0}
-
-    def test_pagination_covers_every_entry_once(self, api: Api) -> None:
-        created = {create(api, name=f"Person {i}")["id"] for i in range(7)}
-        seen: list[str] = []
-        for page in (1, 2, 3):
-            result, info = list_result(api, page=page, per_page=3)
-            assert info == {"count": len(result), "page": page, "per_page": 3, "total_count": 7}
-            seen += [entry["id"] for entry in result]
-        assert len(seen) == 7
-        assert set(seen) == created
-
-    def test_page_past_the_end_is_empty_with_the_true_total(self, api: Api) -> None:
-        create(api)
-        create(api, name="John Doe")
-        result, info = list_result(api, page=3, per_page=2)
-        assert result == []
-        assert info == {"count": 0, "page": 3, "per_page": 2, "total_count": 2}
-
-    def test_per_page_maximum(self, api: Api) -> None:
-        create(api)
-        assert list_result(api, per_page=1000)[1]["per_page"] == 1000
-
-    def test_per_page_minimum(self, api: Api) -> None:
-        first = create(api, name="First")
-        create(api, name="Second")
-        result, info = list_result(api, per_page=1)
-        assert [entry["id"] for entry in result] == [first["id"]]
-        assert info == {"count": 1, "page": 1, "per_page": 1, "total_count": 2}
-
-    @pytest.mark.parametrize(
-        "params",
-        [
-            {"page": 0},
-            {"page": -1},
-            {"page": "two"},
-            {"page": 2**31},
-            {"per_page": 0},
-            {"per_page": 1001},
-            {"per_page": "many"},
-            {"order": "comments"},
-            {"order": "Name"},
-            {"direction": "up"},
-            {"direction": "DESC"},
-            {"provenance": "a1s_internal"},
-            {"provenance": "LDAP"},
-            {"search": "x" * 1025},
-        ],
-    )
+    @pytest.mark.parametrize("params", [{"provenance": "a1s_internal"}, {"provenance": "LDAP"}])
     def test_bad_query_values_are_400(self, api: Api, params: dict[str, Any]) -> None:
         assert_error(api.get(PATH, params=params), 400, next(iter(params)))
-
-    @pytest.mark.parametrize("field", ["name", "email", "created_at"])
-    @pytest.mark.parametrize("direction", ["asc", "desc"])
-    def test_order(self, api: Api, field: str, direction: str) -> None:
-        for person in ("charlie", "alpha", "bravo"):
-            create(api, name=f"{person.title()} Person", email=f"{person}@example.com")
-        result, _ = list_result(api, order=field, direction=direction)
-        values = [entry[field] for entry in result]
-        assert len(values) == 3
-        assert values == sorted(values, reverse=direction == "desc")
 
     def test_order_by_email_differs_from_name_order(self, api: Api) -> None:
         create(api, name="Alpha", email="zulu@example.com")
         create(api, name="Bravo", email="yankee@example.com")
-        emails = [entry["email"] for entry in list_result(api, order="email")[0]]
+        emails = [entry["email"] for entry in api.page(PATH, order="email")[0]]
         assert emails == ["yankee@example.com", "zulu@example.com"]
-
-    def test_default_order_is_creation(self, api: Api) -> None:
-        ids = [create(api, name=name)["id"] for name in ("Charlie", "Alpha", "Bravo")]
-        assert listed_ids(api) == ids
-
-    def test_descending_without_order_is_newest_first(self, api: Api) -> None:
-        ids = [create(api, name=name)["id"] for name in ("Charlie", "Alpha", "Bravo")]
-        assert listed_ids(api, direction="desc") == ids[::-1]
 
     def test_ties_are_broken_by_id_so_pages_never_overlap(self, api: Api) -> None:
         created = {create(api, name="Same Name")["id"] for _ in range(5)}
-        pages = [listed_ids(api, order="name", per_page=2, page=page) for page in (1, 2, 3)]
+        pages = [api.listed_ids(PATH, order="name", per_page=2, page=page) for page in (1, 2, 3)]
         seen = [entry_id for page in pages for entry_id in page]
         assert sorted(seen) == sorted(created)
 
     @pytest.mark.parametrize("provenance", PROVENANCES)
     def test_provenance_filter(self, api: Api, provenance: str) -> None:
         by_provenance = {p: create(api, name=p, provenance=p)["id"] for p in PROVENANCES}
-        assert listed_ids(api, provenance=provenance) == [by_provenance[provenance]]
+        assert api.listed_ids(PATH, provenance=provenance) == [by_provenance[provenance]]
 
     def test_provenance_filter_finds_entries_that_took_the_default(self, api: Api) -> None:
         defaulted = create(api)
         create_synced(api)
-        assert listed_ids(api, provenance="A1S_INTERNAL") == [defaulted["id"]]
-
-    def test_filter_total_count_is_of_matching_entries(self, api: Api) -> None:
-        for i in range(3):
-            create_synced(api, name=f"Synced {i}")
-        create(api)
-        result, info = list_result(api, provenance="SNOOPY-OFFICE_365", per_page=2)
-        assert len(result) == 2
-        assert info["total_count"] == 3
-
-    def test_search_matches_name_case_insensitively(self, api: Api) -> None:
-        hit = create(api, name="Chief Executive")
-        create(api, name="Someone Else")
-        assert listed_ids(api, search="cHIEF exec") == [hit["id"]]
+        assert api.listed_ids(PATH, provenance="A1S_INTERNAL") == [defaulted["id"]]
 
     def test_search_matches_email_case_insensitively(self, api: Api) -> None:
         hit = create(api, name="A", email="Board.Member@example.com")
         create(api, name="B", email="someone@example.org")
-        assert listed_ids(api, search="BOARD.member") == [hit["id"]]
+        assert api.listed_ids(PATH, search="BOARD.member") == [hit["id"]]
 
     def test_search_finds_a_normalised_email_domain(self, api: Api) -> None:
         hit = create(api, email="jane@Bücher.example")
-        assert listed_ids(api, search="XN--BCHER") == [hit["id"]]
+        assert api.listed_ids(PATH, search="XN--BCHER") == [hit["id"]]
 
     def test_search_does_not_look_in_comments(self, api: Api) -> None:
         create(api, comments="payroll contact")
-        assert listed_ids(api, search="payroll") == []
+        assert api.listed_ids(PATH, search="payroll") == []
 
     def test_search_matches_name_or_email(self, api: Api) -> None:
         by_name = create(api, name="Finance Lead", email="a@example.com")
         by_email = create(api, name="Someone", email="finance@example.org")
         create(api, name="Other", email="other@example.net")
-        result, info = list_result(api, search="finance")
+        result, info = api.page(PATH, search="finance")
         assert {entry["id"] for entry in result} == {by_name["id"], by_email["id"]}
         assert info["total_count"] == 2
 
-    @pytest.mark.parametrize("needle", ["%", "_", "\\", "' OR 1=1 --", "a%e"])
-    def test_search_wildcards_are_literal(self, api: Api, needle: str) -> None:
-        create(api, name="Jane Doe", email="jane@example.com")
-        assert listed_ids(api, search=needle) == []
-
-    def test_search_finds_literal_underscore(self, api: Api) -> None:
-        hit = create(api, name="a_b")
-        create(api, name="axb")
-        assert listed_ids(api, search="a_b") == [hit["id"]]
-
-    def test_search_finds_literal_percent(self, api: Api) -> None:
-        hit = create(api, name="100% Genuine")
-        create(api, name="1000 Genuine")
-        assert listed_ids(api, search="100%") == [hit["id"]]
-
     def test_search_is_case_insensitive_beyond_ascii(self, api: Api) -> None:
         hit = create(api, name="Jürgen Müller")
-        assert listed_ids(api, search="MÜLLER") == [hit["id"]]
+        assert api.listed_ids(PATH, search="MÜLLER") == [hit["id"]]
 
     def test_search_combines_with_filter_and_paging(self, api: Api) -> None:
         for i in range(5):
             provenance = "SNOOPY-OFFICE_365" if i % 2 == 0 else "A1S_INTERNAL"
             create(api, name=f"Board {i}", provenance=provenance)
         create(api, name="Staff", provenance="SNOOPY-OFFICE_365")
-        result, info = list_result(
-            api, search="BOARD", provenance="SNOOPY-OFFICE_365", per_page=2, page=2
+        result, info = api.page(
+            PATH, search="BOARD", provenance="SNOOPY-OFFICE_365", per_page=2, page=2
         )
         assert info == {"count": 1, "page": 2, "per_page": 2, "total_count": 3}
         assert result[0]["name"].startswith("Board")
         assert result[0]["provenance"] == "SNOOPY-OFFICE_365"
-
-
-READS = [("GET", PATH, None), ("GET", f"{PATH}/{{id}}", None)]
-WRITES = [
-    ("POST", PATH, impersonation_entry()),
-    ("PATCH", f"{PATH}/{{id}}", {"comments": "x"}),
-    ("DELETE", f"{PATH}/{{id}}", None),
-]
-
-
-def call(api: Api, method: str, path: str, body: Any) -> Any:
-    return api.request(method, path, json=body) if body is not None else api.request(method, path)
-
-
-class TestAccess:
-    def test_other_accounts_entries_are_invisible(self, api: Api, other_api: Api) -> None:
-        mine = create(api)
-        theirs = create(other_api, name="Their VIP")
-        assert listed_ids(api) == [mine["id"]]
-        assert listed_ids(api, search="Their") == []
-        assert_error(api.get(f"{PATH}/{theirs['id']}"), 404)
-        assert_error(api.patch(f"{PATH}/{theirs['id']}", json={"comments": "x"}), 404)
-        assert_error(api.delete(f"{PATH}/{theirs['id']}"), 404)
-        assert other_api.ok(other_api.get(f"{PATH}/{theirs['id']}")) == theirs
-
-    @pytest.mark.parametrize(("method", "path", "body"), READS + WRITES)
-    def test_token_of_another_account_is_403(
-        self, api: Api, other_account: Account, method: str, path: str, body: Any
-    ) -> None:
-        created = create(api)
-        foreign = api.with_token(other_account.token)
-        response = call(foreign, method, path.format(id=created["id"]), body)
-        assert_error(response, 403)
-        assert created["name"] not in response.text
-        assert snapshot(api) == [created]
-
-    @pytest.mark.parametrize(("method", "path", "body"), WRITES)
-    def test_read_only_token_cannot_write(
-        self, api: Api, account: Account, method: str, path: str, body: Any
-    ) -> None:
-        created = create(api)
-        reader = api.with_token(account.read_token)
-        response = call(reader, method, path.format(id=created["id"]), body)
-        assert_error(response, 403, "read-only")
-        assert snapshot(api) == [created]
-
-    def test_read_only_token_can_read(self, api: Api, account: Account) -> None:
-        created = create(api)
-        reader = api.with_token(account.read_token)
-        assert reader.ok(reader.get(PATH)) == [created]
-        assert reader.ok(reader.get(f"{PATH}/{created['id']}")) == created
-
-    def test_no_token_is_401(self, api: Api) -> None:
-        assert_error(api.with_token(None).get(PATH), 401)

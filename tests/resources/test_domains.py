@@ -1,24 +1,27 @@
-"""Protected domains over HTTP: every endpoint, filter, sort, validation, uniqueness and batch."""
+"""Protected domains: what only this group does (what every group does is in test_common.py).
+
+Normalisation of the domain, the transport and the IPs; the enum lists and their dedup;
+defaults of optional fields and null resetting them; PUT; the verification route; read-only
+state written by mail flow; the domain, status, delivery-mode and integration filters;
+uniqueness beyond a plain duplicate; and the deprecated bulk DELETE.
+"""
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import update
 
 from email_security.kit.db import Database
 from email_security.resources.domains import Domain
-from tests.factories import batch
-from tests.support import Api, assert_error
+from tests.factories import batch, domain_put, protected_domain
+from tests.support import MISSING_ID, Api, assert_error
 
 PATH = "domains"
 BATCH = "domains/batch"
-MISSING_ID = "6b0d0e3e-0000-4000-8000-000000000000"
 
 OUTPUT_FIELDS = {
     "id",
@@ -44,13 +47,6 @@ OUTPUT_FIELDS = {
     "inbox_provider",
     "o365_tenant_id",
 }
-REQUIRED_FIELDS = [
-    "domain",
-    "allowed_delivery_modes",
-    "drop_dispositions",
-    "ip_restrictions",
-    "regions",
-]
 OPTIONAL_DEFAULTS = {
     "folder": None,
     "integration_id": None,
@@ -69,37 +65,8 @@ EVERY_OPTIONAL = {
 }
 
 
-def domain_put(**overrides: Any) -> dict[str, Any]:
-    """A PUT body: every required field of a protected domain except its name."""
-    body: dict[str, Any] = {
-        "allowed_delivery_modes": ["DIRECT"],
-        "drop_dispositions": ["MALICIOUS", "SPAM"],
-        "ip_restrictions": [],
-        "regions": ["GLOBAL"],
-    }
-    body.update(overrides)
-    return body
-
-
-def protected_domain(domain: str = "example.com", **overrides: Any) -> dict[str, Any]:
-    """A create body with the required fields; optional fields are left out."""
-    return {"domain": domain, **domain_put(**overrides)}
-
-
 def create(api: Api, domain: str = "example.com", **overrides: Any) -> dict[str, Any]:
     return api.ok(api.post(PATH, json=protected_domain(domain, **overrides)), 201)
-
-
-def list_result(api: Api, **params: Any) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    return api.page(PATH, **params)
-
-
-def listed_ids(api: Api, **params: Any) -> list[str]:
-    return api.listed_ids(PATH, **params)
-
-
-def snapshot(api: Api) -> list[dict[str, Any]]:
-    return api.snapshot(PATH)
 
 
 def set_status(database: Database, domain_id: str, status: str) -> None:
@@ -111,19 +78,9 @@ def set_status(database: Database, domain_id: str, status: str) -> None:
 
 
 class TestCreate:
-    def test_returns_201_with_every_field(self, api: Api) -> None:
+    def test_sets_every_optional_field_sent(self, api: Api) -> None:
         result = create(api, **EVERY_OPTIONAL)
-        assert set(result) == OUTPUT_FIELDS
-        assert result["domain"] == "example.com"
-        assert result["allowed_delivery_modes"] == ["DIRECT"]
-        assert result["drop_dispositions"] == ["MALICIOUS", "SPAM"]
-        assert result["ip_restrictions"] == []
-        assert result["regions"] == ["GLOBAL"]
-        for name, value in EVERY_OPTIONAL.items():
-            assert result[name] == value, name
-        assert len(result["id"]) == 36
-        assert result["created_at"] == result["modified_at"] == result["last_modified"]
-        assert result["created_at"].endswith("Z")
+        assert {name: result[name] for name in EVERY_OPTIONAL} == EVERY_OPTIONAL
 
     def test_read_only_fields_have_their_defaults(self, api: Api) -> None:
         result = create(api)
@@ -144,11 +101,6 @@ class TestCreate:
     def test_optional_fields_sent_as_null_get_their_defaults(self, api: Api) -> None:
         result = create(api, **dict.fromkeys(OPTIONAL_DEFAULTS))
         assert {name: result[name] for name in OPTIONAL_DEFAULTS} == OPTIONAL_DEFAULTS
-
-    def test_the_created_entry_is_stored(self, api: Api) -> None:
-        created = create(api, **EVERY_OPTIONAL)
-        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
-        assert snapshot(api) == [created]
 
     @pytest.mark.parametrize(
         ("domain", "stored"),
@@ -331,44 +283,6 @@ class TestCreateValidation:
     @pytest.mark.parametrize(
         ("field", "value"),
         [
-            ("require_tls_inbound", "true"),
-            ("require_tls_inbound", 1),
-            ("require_tls_outbound", "false"),
-            ("require_tls_outbound", 0),
-            ("lookback_hops", "7"),
-            ("lookback_hops", 7.5),
-            ("lookback_hops", True),
-            ("domain", 7),
-            ("domain", None),
-            ("integration_id", 5),
-            ("transport", ["mx.example.com"]),
-            ("folder", 1),
-            ("allowed_delivery_modes", "DIRECT"),
-            ("allowed_delivery_modes", None),
-            ("drop_dispositions", None),
-            ("drop_dispositions", "SPAM"),
-            ("ip_restrictions", "192.0.2.1"),
-            ("ip_restrictions", None),
-            ("ip_restrictions", [3232235521]),
-            ("regions", "GLOBAL"),
-            ("regions", None),
-        ],
-    )
-    def test_wrong_types_are_refused(self, api: Api, field: str, value: Any) -> None:
-        body = protected_domain(**{field: value})
-        assert_error(api.post(PATH, json=body), 400, field)
-
-    @pytest.mark.parametrize("field", REQUIRED_FIELDS)
-    def test_required_fields(self, api: Api, field: str) -> None:
-        body = protected_domain()
-        del body[field]
-        assert_error(api.post(PATH, json=body), 400, field)
-
-    @pytest.mark.parametrize(
-        ("field", "value"),
-        [
-            ("colour", "red"),
-            ("id", MISSING_ID),
             ("status", "ACTIVE"),
             ("authorization", None),
             ("emails_processed", None),
@@ -376,12 +290,9 @@ class TestCreateValidation:
             ("spf_status", "good"),
             ("inbox_provider", "Google"),
             ("o365_tenant_id", "tenant"),
-            ("created_at", "2026-01-01T00:00:00Z"),
         ],
     )
-    def test_unknown_and_read_only_fields_are_refused(
-        self, api: Api, field: str, value: Any
-    ) -> None:
+    def test_read_only_fields_are_refused(self, api: Api, field: str, value: Any) -> None:
         assert_error(api.post(PATH, json=protected_domain(**{field: value})), 400, field)
 
     @pytest.mark.parametrize(
@@ -401,26 +312,11 @@ class TestCreateValidation:
     ) -> None:
         body = protected_domain(**{field: value})
         assert_error(api.post(PATH, json=body), 400, location)
-        assert snapshot(api) == []
+        assert api.snapshot(PATH) == []
 
     def test_integration_id_longer_than_1024_characters(self, api: Api) -> None:
         response = api.post(PATH, json=protected_domain(integration_id="x" * 1025))
         assert_error(response, 400, "integration_id", "1024")
-
-    def test_malformed_json(self, api: Api) -> None:
-        response = api.post(
-            PATH, content=b'{"domain": ', headers={"content-type": "application/json"}
-        )
-        assert_error(response, 400, "Malformed JSON")
-
-    def test_body_must_be_an_object(self, api: Api) -> None:
-        assert_error(api.post(PATH, json=[protected_domain()]), 400)
-        assert snapshot(api) == []
-
-    def test_failed_create_stores_nothing(self, api: Api) -> None:
-        api.post(PATH, json=protected_domain(ip_restrictions=["192.0.2.1", "nope"]))
-        api.post(PATH, json=protected_domain(transport="not a host"))
-        assert list_result(api)[1]["total_count"] == 0
 
 
 class TestUniqueness:
@@ -429,22 +325,11 @@ class TestUniqueness:
         create(api, "Example.com")
         errors = assert_error(api.post(PATH, json=protected_domain(again)), 409, "example.com")
         assert errors[0]["source"] == {"pointer": "/domain"}
-        assert len(snapshot(api)) == 1
+        assert len(api.snapshot(PATH)) == 1
 
     def test_idn_and_its_a_label_are_the_same_domain(self, api: Api) -> None:
         create(api, "bücher.example")
         assert_error(api.post(PATH, json=protected_domain("xn--bcher-kva.example")), 409)
-
-    def test_conflict_error_uses_code_1009(self, api: Api) -> None:
-        create(api)
-        errors = assert_error(api.post(PATH, json=protected_domain()), 409)
-        assert errors[0]["code"] == 1009
-
-    def test_another_account_may_hold_the_same_domain(self, api: Api, other_api: Api) -> None:
-        mine = create(api)
-        theirs = create(other_api)
-        assert theirs["domain"] == mine["domain"]
-        assert theirs["id"] != mine["id"]
 
     def test_a_deleted_domain_can_be_protected_again(self, api: Api) -> None:
         first = create(api)
@@ -464,18 +349,6 @@ class TestUniqueness:
 
 
 class TestGet:
-    def test_returns_the_entry(self, api: Api) -> None:
-        created = create(api, **EVERY_OPTIONAL)
-        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
-
-    @pytest.mark.parametrize("item_id", ["not-a-uuid", MISSING_ID, "1", "batch", "x" * 64])
-    def test_unknown_or_malformed_id_is_404(self, api: Api, item_id: str) -> None:
-        errors = assert_error(api.get(f"{PATH}/{item_id}"), 404, "not found")
-        assert errors[0]["code"] == 7003
-
-    def test_overlong_id_is_404(self, api: Api) -> None:
-        assert_error(api.get(f"{PATH}/{'x' * 65}"), 404)
-
     def test_reports_status_written_by_mail_flow(self, api: Api, database: Database) -> None:
         created = create(api)
         set_status(database, created["id"], "PENDING")
@@ -524,25 +397,14 @@ class TestVerification:
         api.ok(api.delete(f"{PATH}/{created['id']}"))
         assert_error(api.get(f"{PATH}/{created['id']}/verification"), 404)
 
+    def test_a_read_only_token_can_read_it(self, api: Api) -> None:
+        created = create(api)
+        reader = api.with_token(api.account.read_token)
+        verification = reader.ok(reader.get(f"{PATH}/{created['id']}/verification"))
+        assert verification["txt_record_name"] == "_email-security.example.com"
+
 
 class TestPatch:
-    def test_changes_only_the_fields_sent(self, api: Api) -> None:
-        created = create(api, **EVERY_OPTIONAL)
-        result = api.ok(api.patch(f"{PATH}/{created['id']}", json={"lookback_hops": 9}))
-        assert result["lookback_hops"] == 9
-        unchanged = OUTPUT_FIELDS - {
-            "lookback_hops",
-            "modified_at",
-            "last_modified",
-            "emails_processed",
-        }
-        assert {name: result[name] for name in unchanged} == {
-            name: created[name] for name in unchanged
-        }
-        assert result["modified_at"] > created["modified_at"]
-        assert result["last_modified"] == result["modified_at"]
-        assert api.ok(api.get(f"{PATH}/{created['id']}")) == result
-
     def test_each_writable_field_can_be_changed(self, api: Api) -> None:
         created = create(api)
         changes = {
@@ -581,14 +443,6 @@ class TestPatch:
         assert result["transport"] is None
         assert result["lookback_hops"] == 5
 
-    @pytest.mark.parametrize(
-        "field", ["allowed_delivery_modes", "drop_dispositions", "ip_restrictions", "regions"]
-    )
-    def test_null_for_a_required_field_is_refused(self, api: Api, field: str) -> None:
-        created = create(api)
-        assert_error(api.patch(f"{PATH}/{created['id']}", json={field: None}), 400, field)
-        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
-
     def test_lists_and_transport_are_normalised_on_update(self, api: Api) -> None:
         created = create(api)
         body = {
@@ -610,15 +464,10 @@ class TestPatch:
             ({"drop_dispositions": ["VIRUS"]}, "drop_dispositions.0"),
             ({"lookback_hops": 0}, "lookback_hops"),
             ({"lookback_hops": 21}, "lookback_hops"),
-            ({"lookback_hops": "7"}, "lookback_hops"),
-            ({"require_tls_inbound": "true"}, "require_tls_inbound"),
-            ({"require_tls_outbound": 1}, "require_tls_outbound"),
-            ({"ip_restrictions": ["192.0.2.1", "bad"]}, "ip_restrictions.1"),
             ({"transport": "not a host"}, "transport"),
             ({"folder": "Junk"}, "folder"),
             ({"integration_id": "a\x00b"}, "integration_id"),
             ({"status": "PENDING"}, "status"),
-            ({"colour": "red"}, "colour"),
         ],
     )
     def test_invalid_changes_are_refused_and_nothing_changes(
@@ -627,22 +476,6 @@ class TestPatch:
         created = create(api, **EVERY_OPTIONAL)
         assert_error(api.patch(f"{PATH}/{created['id']}", json=body), 400, location)
         assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
-
-    def test_bad_ip_is_pointed_at(self, api: Api) -> None:
-        created = create(api)
-        body = {"ip_restrictions": ["192.0.2.1", "bad"]}
-        errors = assert_error(api.patch(f"{PATH}/{created['id']}", json=body), 400)
-        assert errors[0]["source"] == {"pointer": "/ip_restrictions/1"}
-
-    def test_empty_body_changes_no_field(self, api: Api) -> None:
-        created = create(api, **EVERY_OPTIONAL)
-        result = api.ok(api.patch(f"{PATH}/{created['id']}", json={}))
-        kept = OUTPUT_FIELDS - {"modified_at", "last_modified", "emails_processed"}
-        assert {name: result[name] for name in kept} == {name: created[name] for name in kept}
-
-    @pytest.mark.parametrize("item_id", [MISSING_ID, "not-a-uuid"])
-    def test_unknown_or_malformed_id_is_404(self, api: Api, item_id: str) -> None:
-        assert_error(api.patch(f"{PATH}/{item_id}", json={"lookback_hops": 2}), 404)
 
 
 class TestPut:
@@ -732,26 +565,6 @@ class TestPut:
         assert result["authorization"] is None
 
 
-class TestDelete:
-    def test_returns_the_id_and_removes_the_entry(self, api: Api) -> None:
-        created = create(api)
-        kept = create(api, "kept.example")
-        assert api.ok(api.delete(f"{PATH}/{created['id']}")) == {"id": created["id"]}
-        assert_error(api.get(f"{PATH}/{created['id']}"), 404)
-        assert snapshot(api) == [kept]
-
-    def test_second_delete_is_404(self, api: Api) -> None:
-        created = create(api)
-        api.ok(api.delete(f"{PATH}/{created['id']}"))
-        assert_error(api.delete(f"{PATH}/{created['id']}"), 404, "not found")
-
-    @pytest.mark.parametrize("item_id", ["not-a-uuid", MISSING_ID])
-    def test_unknown_or_malformed_id_is_404(self, api: Api, item_id: str) -> None:
-        create(api)
-        assert_error(api.delete(f"{PATH}/{item_id}"), 404)
-        assert len(snapshot(api)) == 1
-
-
 class TestBulkDelete:
     """The deprecated `DELETE /domains` with a JSON array of {id}."""
 
@@ -759,26 +572,26 @@ class TestBulkDelete:
         first, second, kept = (create(api, f"{name}.example") for name in ("a", "b", "c"))
         body = [{"id": second["id"]}, {"id": first["id"]}]
         assert api.ok(api.delete(PATH, json=body)) == body
-        assert snapshot(api) == [kept]
+        assert api.snapshot(PATH) == [kept]
 
     def test_a_single_entry(self, api: Api) -> None:
         created = create(api)
         assert api.ok(api.delete(PATH, json=[{"id": created["id"]}])) == [{"id": created["id"]}]
-        assert snapshot(api) == []
+        assert api.snapshot(PATH) == []
 
     @pytest.mark.parametrize("body", [None, []])
     def test_no_body_or_an_empty_array_is_400(self, api: Api, body: Any) -> None:
         create(api)
         response = api.delete(PATH) if body is None else api.delete(PATH, json=body)
         assert_error(response, 400, "non-empty JSON array")
-        assert len(snapshot(api)) == 1
+        assert len(api.snapshot(PATH)) == 1
 
     @pytest.mark.parametrize("unknown", [MISSING_ID, "not-a-uuid"])
     def test_an_unknown_id_is_404_and_nothing_is_deleted(self, api: Api, unknown: str) -> None:
         existing = [create(api, f"{name}.example") for name in ("a", "b")]
         body = [{"id": existing[0]["id"]}, {"id": unknown}, {"id": existing[1]["id"]}]
         assert_error(api.delete(PATH, json=body), 404, "1.id", "not found")
-        assert snapshot(api) == existing
+        assert api.snapshot(PATH) == existing
 
     def test_another_accounts_id_is_404_and_nothing_is_deleted(
         self, api: Api, other_api: Api
@@ -786,14 +599,14 @@ class TestBulkDelete:
         mine = create(api)
         theirs = create(other_api)
         assert_error(api.delete(PATH, json=[{"id": mine["id"]}, {"id": theirs["id"]}]), 404)
-        assert snapshot(api) == [mine]
-        assert snapshot(other_api) == [theirs]
+        assert api.snapshot(PATH) == [mine]
+        assert other_api.snapshot(PATH) == [theirs]
 
     def test_a_repeated_id_is_400_and_nothing_is_deleted(self, api: Api) -> None:
         created = create(api)
         body = [{"id": created["id"]}, {"id": created["id"]}]
         assert_error(api.delete(PATH, json=body), 400, "repeated")
-        assert snapshot(api) == [created]
+        assert api.snapshot(PATH) == [created]
 
     @pytest.mark.parametrize(
         "body",
@@ -808,7 +621,7 @@ class TestBulkDelete:
     def test_malformed_body_is_400(self, api: Api, body: Any) -> None:
         create(api)
         assert_error(api.delete(PATH, json=body), 400)
-        assert len(snapshot(api)) == 1
+        assert len(api.snapshot(PATH)) == 1
 
     def test_at_most_1000_entries(self, api: Api) -> None:
         body = [{"id": str(uuid.uuid4())} for _ in range(1001)]
@@ -816,59 +629,14 @@ class TestBulkDelete:
 
 
 class TestList:
-    def test_empty(self, api: Api) -> None:
-        result, info = list_result(api)
-        assert result == []
-        assert info == {"count": 0, "page": 1, "per_page": 20, "total_count": 0}
-
-    def test_entries_have_the_full_shape(self, api: Api) -> None:
-        created = create(api, **EVERY_OPTIONAL)
-        assert list_result(api)[0] == [created]
-
-    def test_pagination_covers_every_entry_once(self, api: Api) -> None:
-        created = {create(api, f"d{i}.example")["id"] for i in range(7)}
-        seen: list[str] = []
-        for page in (1, 2, 3):
-            result, info = list_result(api, page=page, per_page=3)
-            assert info == {
-                "count": len(result),
-                "page": page,
-                "per_page": 3,
-                "total_count": 7,
-            }
-            seen += [entry["id"] for entry in result]
-        assert len(seen) == 7
-        assert set(seen) == created
-
-    def test_page_past_the_end_is_empty_with_the_true_total(self, api: Api) -> None:
-        create(api, "one.example")
-        create(api, "two.example")
-        result, info = list_result(api, page=4, per_page=1)
-        assert result == []
-        assert info == {"count": 0, "page": 4, "per_page": 1, "total_count": 2}
-
-    def test_per_page_bounds(self, api: Api) -> None:
-        create(api)
-        assert list_result(api, per_page=1)[1]["per_page"] == 1
-        assert list_result(api, per_page=1000)[1]["per_page"] == 1000
-
     @pytest.mark.parametrize(
         "params",
         [
-            {"page": 0},
-            {"page": -1},
-            {"page": "two"},
-            {"per_page": 0},
-            {"per_page": 1001},
-            {"order": "regions"},
-            {"order": "DOMAIN"},
-            {"direction": "up"},
             {"allowed_delivery_mode": "bcc"},
             {"allowed_delivery_mode": "SMTP"},
             {"active_delivery_mode": "EMAIL"},
             {"status": "DELETED"},
             {"status": "Active"},
-            {"search": "x" * 1025},
             {"integration_id": "x" * 1025},
             {"domain": "x" * 1025},
         ],
@@ -876,44 +644,11 @@ class TestList:
     def test_bad_query_values_are_400(self, api: Api, params: dict[str, Any]) -> None:
         assert_error(api.get(PATH, params=params), 400, next(iter(params)))
 
-    @pytest.mark.parametrize("field", ["domain", "created_at"])
-    @pytest.mark.parametrize("direction", ["asc", "desc"])
-    def test_order(self, api: Api, field: str, direction: str) -> None:
-        for name in ("charlie", "alpha", "bravo"):
-            create(api, f"{name}.example")
-        result, _ = list_result(api, order=field, direction=direction)
-        values = [entry[field] for entry in result]
-        assert len(values) == 3
-        assert values == sorted(values, reverse=direction == "desc")
-
-    @pytest.mark.parametrize(
-        ("direction", "expected"),
-        [
-            ("asc", ["alpha.example", "bravo.example", "charlie.example"]),
-            ("desc", ["charlie.example", "bravo.example", "alpha.example"]),
-        ],
-    )
-    def test_order_by_domain_is_not_creation_order(
-        self, api: Api, direction: str, expected: list[str]
-    ) -> None:
-        for name in ("bravo", "charlie", "alpha"):
-            create(api, f"{name}.example")
-        result, _ = list_result(api, order="domain", direction=direction)
-        assert [entry["domain"] for entry in result] == expected
-
-    def test_order_by_created_at_descending_reverses_creation(self, api: Api) -> None:
-        ids = [create(api, f"{name}.example")["id"] for name in ("b", "c", "a")]
-        assert listed_ids(api, order="created_at", direction="desc") == ids[::-1]
-
-    def test_default_order_is_creation(self, api: Api) -> None:
-        ids = [create(api, f"{name}.example")["id"] for name in ("c", "a", "b")]
-        assert listed_ids(api) == ids
-
     def test_order_by_domain_is_by_character_code_on_every_database(self, api: Api) -> None:
         names = ["ab.example", "a-b.example", "a0.example", "a.example", "aa.example"]
         for name in names:
             create(api, name)
-        result, _ = list_result(api, order="domain")
+        result, _ = api.page(PATH, order="domain")
         assert [entry["domain"] for entry in result] == sorted(names)
 
     @pytest.mark.parametrize("name", ["domain", "integration_id", "search"])
@@ -925,7 +660,7 @@ class TestList:
         for name in ("e", "b", "d", "a", "c"):
             create(api, f"{name}.example")
         pages = [
-            [e["domain"] for e in list_result(api, order="domain", per_page=2, page=page)[0]]
+            [e["domain"] for e in api.page(PATH, order="domain", per_page=2, page=page)[0]]
             for page in (1, 2, 3)
         ]
         assert pages == [["a.example", "b.example"], ["c.example", "d.example"], ["e.example"]]
@@ -936,8 +671,8 @@ class TestListFilters:
         target = create(api, "mail.example.com")
         create(api, "example.com")
         create(api, "other.example")
-        assert listed_ids(api, domain="mail.example.com") == [target["id"]]
-        assert listed_ids(api, domain="example") == []
+        assert api.listed_ids(PATH, domain="mail.example.com") == [target["id"]]
+        assert api.listed_ids(PATH, domain="example") == []
 
     def test_domain_filter_can_be_repeated(self, api: Api) -> None:
         first = create(api, "a.example")
@@ -950,42 +685,42 @@ class TestListFilters:
     @pytest.mark.parametrize("query", ["A.Example.", "a.example.", "A.EXAMPLE"])
     def test_domain_filter_is_normalised(self, api: Api, query: str) -> None:
         target = create(api, "a.example")
-        assert listed_ids(api, domain=query) == [target["id"]]
+        assert api.listed_ids(PATH, domain=query) == [target["id"]]
 
     def test_domain_filter_matches_an_idn_by_either_spelling(self, api: Api) -> None:
         target = create(api, "bücher.example")
-        assert listed_ids(api, domain="Bücher.example") == [target["id"]]
-        assert listed_ids(api, domain="xn--bcher-kva.example") == [target["id"]]
+        assert api.listed_ids(PATH, domain="Bücher.example") == [target["id"]]
+        assert api.listed_ids(PATH, domain="xn--bcher-kva.example") == [target["id"]]
 
     def test_domain_filter_with_an_invalid_name_matches_nothing(self, api: Api) -> None:
         create(api)
-        assert listed_ids(api, domain="not a domain") == []
+        assert api.listed_ids(PATH, domain="not a domain") == []
 
     @pytest.mark.parametrize("name", ["allowed_delivery_mode", "active_delivery_mode"])
     def test_delivery_mode_filters(self, api: Api, name: str) -> None:
         direct = create(api, "direct.example", allowed_delivery_modes=["DIRECT"])
         both = create(api, "both.example", allowed_delivery_modes=["JOURNAL", "BCC"])
         retro = create(api, "retro.example", allowed_delivery_modes=["RETRO_SCAN", "API"])
-        assert listed_ids(api, **{name: "DIRECT"}) == [direct["id"]]
-        assert listed_ids(api, **{name: "BCC"}) == [both["id"]]
-        assert listed_ids(api, **{name: "JOURNAL"}) == [both["id"]]
-        assert listed_ids(api, **{name: "API"}) == [retro["id"]]
-        assert listed_ids(api, **{name: "RETRO_SCAN"}) == [retro["id"]]
+        assert api.listed_ids(PATH, **{name: "DIRECT"}) == [direct["id"]]
+        assert api.listed_ids(PATH, **{name: "BCC"}) == [both["id"]]
+        assert api.listed_ids(PATH, **{name: "JOURNAL"}) == [both["id"]]
+        assert api.listed_ids(PATH, **{name: "API"}) == [retro["id"]]
+        assert api.listed_ids(PATH, **{name: "RETRO_SCAN"}) == [retro["id"]]
 
     def test_delivery_mode_filters_agree(self, api: Api) -> None:
         for index, modes in enumerate((["DIRECT"], ["BCC", "DIRECT"], ["API"])):
             create(api, f"d{index}.example", allowed_delivery_modes=modes)
         for mode in ("DIRECT", "BCC", "JOURNAL", "API", "RETRO_SCAN"):
-            assert listed_ids(api, allowed_delivery_mode=mode) == listed_ids(
-                api, active_delivery_mode=mode
+            assert api.listed_ids(PATH, allowed_delivery_mode=mode) == api.listed_ids(
+                PATH, active_delivery_mode=mode
             )
 
     def test_integration_id_filter_is_exact(self, api: Api) -> None:
         target = create(api, "a.example", integration_id="abc")
         create(api, "b.example", integration_id="abcd")
         create(api, "c.example")
-        assert listed_ids(api, integration_id="abc") == [target["id"]]
-        assert listed_ids(api, integration_id="ab") == []
+        assert api.listed_ids(PATH, integration_id="abc") == [target["id"]]
+        assert api.listed_ids(PATH, integration_id="ab") == []
 
     def test_status_filter(self, api: Api, database: Database) -> None:
         active = create(api, "active.example")
@@ -993,10 +728,10 @@ class TestListFilters:
         failed = create(api, "failed.example")
         set_status(database, pending["id"], "PENDING")
         set_status(database, failed["id"], "FAILED")
-        assert listed_ids(api, status="ACTIVE") == [active["id"]]
-        assert listed_ids(api, status="PENDING") == [pending["id"]]
-        assert listed_ids(api, status="FAILED") == [failed["id"]]
-        assert listed_ids(api, status="TIMEOUT") == []
+        assert api.listed_ids(PATH, status="ACTIVE") == [active["id"]]
+        assert api.listed_ids(PATH, status="PENDING") == [pending["id"]]
+        assert api.listed_ids(PATH, status="FAILED") == [failed["id"]]
+        assert api.listed_ids(PATH, status="TIMEOUT") == []
 
     @pytest.mark.parametrize("status", ["pending", "active", "failed", "timeout"])
     def test_status_filter_accepts_lower_case(
@@ -1006,49 +741,32 @@ class TestListFilters:
         other = create(api, "other.example")
         set_status(database, target["id"], status.upper())
         set_status(database, other["id"], "FAILED" if status == "pending" else "PENDING")
-        assert listed_ids(api, status=status) == [target["id"]]
+        assert api.listed_ids(PATH, status=status) == [target["id"]]
 
     def test_new_domains_are_listed_as_active(self, api: Api) -> None:
         created = create(api)
-        assert listed_ids(api, status="active") == [created["id"]]
-        assert listed_ids(api, status="PENDING") == []
+        assert api.listed_ids(PATH, status="active") == [created["id"]]
+        assert api.listed_ids(PATH, status="PENDING") == []
 
     def test_filters_combine(self, api: Api) -> None:
         create(api, "a.example", allowed_delivery_modes=["BCC"], integration_id="one")
         target = create(api, "b.example", allowed_delivery_modes=["BCC"], integration_id="two")
         create(api, "c.example", allowed_delivery_modes=["DIRECT"], integration_id="two")
-        result, info = list_result(api, allowed_delivery_mode="BCC", integration_id="two")
+        result, info = api.page(PATH, allowed_delivery_mode="BCC", integration_id="two")
         assert [entry["id"] for entry in result] == [target["id"]]
         assert info["total_count"] == 1
 
-    def test_search_is_a_case_insensitive_substring_of_the_domain(self, api: Api) -> None:
-        hits = [create(api, name)["id"] for name in ("billing.example.com", "pay.billing.org")]
-        create(api, "other.example.net")
-        result, info = list_result(api, search="BILLING")
-        assert [entry["id"] for entry in result] == hits
-        assert info["total_count"] == 2
-
     def test_search_does_not_look_outside_the_domain(self, api: Api) -> None:
         create(api, "plain.example", integration_id="needle", transport="needle.example.com")
-        assert listed_ids(api, search="needle") == []
-
-    @pytest.mark.parametrize("needle", ["%", "_", "\\", "' OR 1=1 --", "a%e"])
-    def test_search_wildcards_are_literal(self, api: Api, needle: str) -> None:
-        create(api, "plain.example")
-        assert listed_ids(api, search=needle) == []
-
-    def test_search_finds_a_literal_hyphen(self, api: Api) -> None:
-        hit = create(api, "my-mail.example")
-        create(api, "mymail.example")
-        assert listed_ids(api, search="y-m") == [hit["id"]]
+        assert api.listed_ids(PATH, search="needle") == []
 
     def test_search_combines_with_filters_and_paging(self, api: Api) -> None:
         for i in range(5):
             modes = ["BCC"] if i % 2 == 0 else ["DIRECT"]
             create(api, f"team{i}.example", allowed_delivery_modes=modes)
         create(api, "outsider.example", allowed_delivery_modes=["BCC"])
-        result, info = list_result(
-            api, search="TEAM", allowed_delivery_mode="BCC", per_page=2, page=2
+        result, info = api.page(
+            PATH, search="TEAM", allowed_delivery_mode="BCC", per_page=2, page=2
         )
         assert info == {"count": 1, "page": 2, "per_page": 2, "total_count": 3}
         assert result[0]["domain"] == "team4.example"
@@ -1058,146 +776,34 @@ class TestIsolation:
     def test_other_accounts_domains_are_invisible(self, api: Api, other_api: Api) -> None:
         mine = create(api)
         create(other_api, "theirs.example")
-        assert snapshot(api) == [mine]
-        assert listed_ids(other_api, domain="example.com") == []
+        assert other_api.listed_ids(PATH, domain="example.com") == []
         mine_path = f"{PATH}/{mine['id']}"
-        assert_error(other_api.get(mine_path), 404)
         assert_error(other_api.get(f"{mine_path}/verification"), 404)
-        assert_error(other_api.patch(mine_path, json={"lookback_hops": 3}), 404)
         assert_error(other_api.put(mine_path, json=domain_put()), 404)
-        assert_error(other_api.delete(mine_path), 404)
-        assert_error(other_api.delete(PATH, json=[{"id": mine["id"]}]), 404)
         assert api.ok(api.get(mine_path)) == mine
-
-    def test_another_accounts_token_is_403(self, api: Api, other_api: Api) -> None:
-        mine = create(api)
-        intruder = api.with_token(other_api.token)
-        mine_path = f"{PATH}/{mine['id']}"
-        attempts = [
-            intruder.get(PATH),
-            intruder.post(PATH, json=protected_domain("intruder.example")),
-            intruder.get(mine_path),
-            intruder.get(f"{mine_path}/verification"),
-            intruder.patch(mine_path, json={"lookback_hops": 3}),
-            intruder.put(mine_path, json=domain_put()),
-            intruder.delete(mine_path),
-            intruder.delete(PATH, json=[{"id": mine["id"]}]),
-            intruder.post(BATCH, json=batch(deletes=[{"id": mine["id"]}])),
-        ]
-        for response in attempts:
-            assert_error(response, 403)
-        assert snapshot(api) == [mine]
-        assert snapshot(other_api) == []
-
-
-def create_one(api: Api, _item_id: str) -> httpx.Response:
-    return api.post(PATH, json=protected_domain("new.example"))
-
-
-def patch_one(api: Api, item_id: str) -> httpx.Response:
-    return api.patch(f"{PATH}/{item_id}", json={"lookback_hops": 3})
-
-
-def put_one(api: Api, item_id: str) -> httpx.Response:
-    return api.put(f"{PATH}/{item_id}", json=domain_put())
-
-
-def delete_one(api: Api, item_id: str) -> httpx.Response:
-    return api.delete(f"{PATH}/{item_id}")
-
-
-def bulk_delete(api: Api, item_id: str) -> httpx.Response:
-    return api.delete(PATH, json=[{"id": item_id}])
-
-
-def bulk_delete_without_body(api: Api, _item_id: str) -> httpx.Response:
-    return api.delete(PATH)
-
-
-def batch_delete(api: Api, item_id: str) -> httpx.Response:
-    return api.post(BATCH, json=batch(deletes=[{"id": item_id}]))
-
-
-def batch_post(api: Api, _item_id: str) -> httpx.Response:
-    return api.post(BATCH, json=batch(posts=[protected_domain("new.example")]))
-
-
-WRITES = [
-    create_one,
-    patch_one,
-    put_one,
-    delete_one,
-    bulk_delete,
-    bulk_delete_without_body,
-    batch_delete,
-    batch_post,
-]
-
-
-class TestReadOnlyToken:
-    @pytest.fixture
-    def existing(self, api: Api) -> dict[str, Any]:
-        return create(api, **EVERY_OPTIONAL)
-
-    def test_can_read(self, api: Api, existing: dict[str, Any]) -> None:
-        reader = api.with_token(api.account.read_token)
-        assert reader.ok(reader.get(PATH)) == [existing]
-        assert reader.ok(reader.get(f"{PATH}/{existing['id']}")) == existing
-        verification = reader.ok(reader.get(f"{PATH}/{existing['id']}/verification"))
-        assert verification["txt_record_name"] == "_email-security.example.com"
-
-    @pytest.mark.parametrize("write", WRITES, ids=lambda write: write.__name__)
-    def test_every_write_is_403_and_changes_nothing(
-        self, api: Api, existing: dict[str, Any], write: Callable[[Api, str], httpx.Response]
-    ) -> None:
-        response = write(api.with_token(api.account.read_token), existing["id"])
-        assert_error(response, 403, "read-only")
-        assert snapshot(api) == [existing]
 
 
 class TestBatch:
-    def test_applies_every_operation_and_returns_four_lists(self, api: Api) -> None:
-        doomed = create(api, "doomed.example")
-        patched = create(api, "patched.example", lookback_hops=3)
-        replaced = create(api, "replaced.example", **EVERY_OPTIONAL)
+    def test_posts_are_normalised(self, api: Api) -> None:
         body = batch(
-            deletes=[{"id": doomed["id"]}],
-            patches=[{"id": patched["id"], "lookback_hops": 9, "regions": ["AU"]}],
-            puts=[{"id": replaced["id"], **domain_put(allowed_delivery_modes=["BCC"])}],
             posts=[
                 protected_domain("New.Example"),
                 protected_domain("bücher.example", ip_restrictions=["203.0.113.5/24"]),
-            ],
+            ]
         )
         result = api.ok(api.post(BATCH, json=body))
-        assert set(result) == {"deletes", "patches", "puts", "posts"}
-        assert result["deletes"] == [{"id": doomed["id"]}]
-        [patch] = result["patches"]
-        assert (patch["id"], patch["lookback_hops"], patch["regions"]) == (
-            patched["id"],
-            9,
-            ["AU"],
-        )
-        assert patch["domain"] == "patched.example"
-        [put] = result["puts"]
-        assert (put["id"], put["domain"], put["allowed_delivery_modes"]) == (
-            replaced["id"],
-            "replaced.example",
-            ["BCC"],
-        )
-        assert {name: put[name] for name in OPTIONAL_DEFAULTS} == OPTIONAL_DEFAULTS
         assert [entry["domain"] for entry in result["posts"]] == [
             "new.example",
             "xn--bcher-kva.example",
         ]
         assert result["posts"][1]["ip_restrictions"] == ["203.0.113.0/24"]
-        stored = {entry["id"]: entry for entry in snapshot(api)}
-        assert doomed["id"] not in stored
-        assert stored[patched["id"]] == patch
-        assert stored[replaced["id"]] == put
-        for created in result["posts"]:
-            assert stored[created["id"]] == created
-        assert len(stored) == 4
+
+    def test_a_put_resets_the_optional_fields_it_leaves_out(self, api: Api) -> None:
+        replaced = create(api, "replaced.example", **EVERY_OPTIONAL)
+        body = batch(puts=[{"id": replaced["id"], **domain_put(allowed_delivery_modes=["BCC"])}])
+        [put] = api.ok(api.post(BATCH, json=body))["puts"]
+        assert (put["domain"], put["allowed_delivery_modes"]) == ("replaced.example", ["BCC"])
+        assert {name: put[name] for name in OPTIONAL_DEFAULTS} == OPTIONAL_DEFAULTS
 
     def test_written_entries_have_the_full_shape(self, api: Api) -> None:
         existing = create(api, "existing.example")
@@ -1211,41 +817,13 @@ class TestBatch:
             assert entry["status"] == "ACTIVE"
         assert result["posts"][0]["lookback_hops"] == 1
 
-    def test_empty_batch_is_fine(self, api: Api) -> None:
-        create(api)
-        before = snapshot(api)
-        assert api.ok(api.post(BATCH, json=batch())) == batch()
-        assert snapshot(api) == before
-
-    @pytest.mark.parametrize("missing", ["deletes", "patches", "puts", "posts"])
-    def test_every_operation_key_is_required(self, api: Api, missing: str) -> None:
-        body = batch(posts=[protected_domain()])
-        del body[missing]
-        assert_error(api.post(BATCH, json=body), 400, missing)
-        assert snapshot(api) == []
-
-    def test_unknown_operation_key_is_refused(self, api: Api) -> None:
-        body = {**batch(posts=[protected_domain()]), "upserts": []}
-        assert_error(api.post(BATCH, json=body), 400, "upserts")
-        assert snapshot(api) == []
-
     def test_a_deleted_domain_can_be_posted_again_in_the_same_batch(self, api: Api) -> None:
         doomed = create(api)
         body = batch(deletes=[{"id": doomed["id"]}], posts=[protected_domain("EXAMPLE.com")])
         result = api.ok(api.post(BATCH, json=body))
         [reborn] = result["posts"]
         assert reborn["id"] != doomed["id"]
-        assert snapshot(api) == [reborn]
-
-    def test_a_deleted_id_cannot_be_patched(self, api: Api) -> None:
-        entry = create(api)
-        body = batch(deletes=[{"id": entry["id"]}], patches=[{"id": entry["id"], "folder": None}])
-        assert_error(api.post(BATCH, json=body), 404, "patches.0.id")
-        assert snapshot(api) == [entry]
-
-    def test_each_list_holds_at_most_1000_entries(self, api: Api) -> None:
-        body = batch(deletes=[{"id": str(uuid.uuid4())} for _ in range(1001)])
-        assert_error(api.post(BATCH, json=body), 400, "deletes")
+        assert api.snapshot(PATH) == [reborn]
 
 
 class TestBatchAtomicity:
@@ -1270,25 +848,10 @@ class TestBatchAtomicity:
     def assert_fails(
         self, api: Api, body: dict[str, Any], status: int, location: str
     ) -> list[dict[str, Any]]:
-        before = snapshot(api)
+        before = api.snapshot(PATH)
         errors = assert_error(api.post(BATCH, json=body), status, location)
-        assert snapshot(api) == before
+        assert api.snapshot(PATH) == before
         return errors
-
-    def test_the_valid_batch_alone_succeeds(self, api: Api, existing: list[dict[str, Any]]) -> None:
-        api.ok(api.post(BATCH, json=self.changes_around(existing)))
-        assert len(snapshot(api)) == 3
-
-    def test_invalid_ip_in_a_post(self, api: Api, existing: list[dict[str, Any]]) -> None:
-        bad = protected_domain("bad.example", ip_restrictions=["192.0.2.1", "nope"])
-        errors = self.assert_fails(
-            api, self.changes_around(existing, posts=[bad]), 400, "posts.1.ip_restrictions.1"
-        )
-        assert errors[0]["source"] == {"pointer": "/posts/1/ip_restrictions/1"}
-
-    def test_invalid_domain_in_a_post(self, api: Api, existing: list[dict[str, Any]]) -> None:
-        body = self.changes_around(existing, posts=[protected_domain("bad_name.example")])
-        self.assert_fails(api, body, 400, "posts.1.domain")
 
     def test_post_conflicting_with_an_existing_domain(
         self, api: Api, existing: list[dict[str, Any]]
@@ -1300,11 +863,6 @@ class TestBatchAtomicity:
     def test_two_posts_of_the_same_domain(self, api: Api, existing: list[dict[str, Any]]) -> None:
         body = self.changes_around(existing, posts=[protected_domain("Fresh.Example")])
         self.assert_fails(api, body, 409, "posts.1.domain")
-
-    def test_schema_error_in_a_patch(self, api: Api, existing: list[dict[str, Any]]) -> None:
-        body = self.changes_around(existing)
-        body["patches"][0]["lookback_hops"] = "7"
-        self.assert_fails(api, body, 400, "patches.0.lookback_hops")
 
     def test_domain_in_a_patch(self, api: Api, existing: list[dict[str, Any]]) -> None:
         body = self.changes_around(existing)
@@ -1321,19 +879,10 @@ class TestBatchAtomicity:
         body["patches"][0]["transport"] = "not a host"
         self.assert_fails(api, body, 400, "patches.0.transport")
 
-    def test_put_missing_a_required_field(self, api: Api, existing: list[dict[str, Any]]) -> None:
-        body = self.changes_around(existing)
-        del body["puts"][0]["regions"]
-        self.assert_fails(api, body, 400, "puts.0.regions")
-
     def test_put_with_empty_regions(self, api: Api, existing: list[dict[str, Any]]) -> None:
         body = self.changes_around(existing)
         body["puts"][0]["regions"] = []
         self.assert_fails(api, body, 400, "puts.0.regions")
-
-    def test_unknown_id_in_deletes(self, api: Api, existing: list[dict[str, Any]]) -> None:
-        body = self.changes_around(existing, deletes=[{"id": MISSING_ID}])
-        self.assert_fails(api, body, 404, "deletes.1.id")
 
     def test_unknown_id_in_puts(self, api: Api, existing: list[dict[str, Any]]) -> None:
         body = self.changes_around(existing, puts=[{"id": "not-a-uuid", **domain_put()}])
@@ -1343,18 +892,6 @@ class TestBatchAtomicity:
         repeated = {"id": existing[1]["id"], "folder": "Inbox"}
         body = self.changes_around(existing, patches=[repeated])
         self.assert_fails(api, body, 400, "patches.1.id")
-
-    def test_another_accounts_id(
-        self, api: Api, other_api: Api, existing: list[dict[str, Any]]
-    ) -> None:
-        theirs = create(other_api, "theirs.example")
-        body = self.changes_around(existing, deletes=[{"id": theirs["id"]}])
-        self.assert_fails(api, body, 404, "deletes.1.id")
-        assert snapshot(other_api) == [theirs]
-
-    def test_unknown_field_in_a_post(self, api: Api, existing: list[dict[str, Any]]) -> None:
-        body = self.changes_around(existing, posts=[protected_domain("x.example", status="OK")])
-        self.assert_fails(api, body, 400, "posts.1.status")
 
     def test_control_character_in_a_post(self, api: Api, existing: list[dict[str, Any]]) -> None:
         post = protected_domain("x.example", integration_id="a\x00b")
