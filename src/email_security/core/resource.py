@@ -96,6 +96,19 @@ class Change:
 # A resource's validation hook: sees a Change, raises FieldError, and returns the
 # normalised values to store (a subset of the fields, possibly beyond those sent).
 Normaliser = Callable[[Change], Mapping[str, Any]]
+
+
+def normalising(name: str, normalise: Callable[[str], str]) -> Normaliser:
+    """A `normalise` hook for one field: `normalise(value)` whenever the field is sent."""
+
+    def hook(change: Change) -> Mapping[str, Any]:
+        if name not in change.sent:
+            return {}
+        return {name: normalised(name, change.sent[name], normalise)}
+
+    return hook
+
+
 # Adds routes only this resource has: `extra_routes(router, service)`.
 ExtraRoutes = Callable[["APIRouter", "ResourceService"], None]
 
@@ -116,7 +129,8 @@ class Resource:
       filters     list query parameters (`equals`, `flag`, `exact_match`, `contains`, or a
                   `Filter` of its own); equality filters get an index of their own
       put         a full-replacement body: adds `PUT /{id}`, and is the shape of batch puts
-      normalise   validates and normalises a `Change` (raise `FieldError`)
+      normalise   validates and normalises a `Change` (raise `FieldError`); `normalising`
+                  makes one for a single field
       batch_operations  which lists `POST /batch` takes; empty: no batch route
       unique      fields whose value may appear once per account (409 otherwise)
       create_accepts_list  POST also takes an array of bodies (an older API shape)

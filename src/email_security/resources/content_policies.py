@@ -3,15 +3,14 @@ message marks it MALICIOUS."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 from sqlalchemy import JSON, Boolean, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from email_security.core.listing import exact_match, flag
-from email_security.core.resource import Change, Resource, SettingsOut, normalised
+from email_security.core.resource import Resource, SettingsOut, normalising
 from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
 from email_security.kit.fields import Comments, Distinct, NameText, PatternText, StrictInput
@@ -50,12 +49,6 @@ class ContentPolicyOut(SettingsOut):
     notes: str | None
 
 
-def _normalise(change: Change) -> Mapping[str, Any]:
-    if not change.touches("pattern"):
-        return {}
-    return {"pattern": normalised("pattern", change.sent["pattern"], check_regex)}
-
-
 resource = Resource(
     title="content policy",
     id_param="policy_id",
@@ -65,5 +58,5 @@ resource = Resource(
     sorts={"name": ContentPolicy.name},
     search=(ContentPolicy.name, ContentPolicy.pattern, ContentPolicy.notes),
     filters={"enabled": flag(ContentPolicy.enabled), "name": exact_match(ContentPolicy.name)},
-    normalise=_normalise,
+    normalise=normalising("pattern", check_regex),
 )

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from pydantic import Field
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from email_security.core.resource import Change, Resource, SettingsOut, normalised
+from email_security.core.resource import Resource, SettingsOut, normalising
 from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
 from email_security.kit.fields import Comments, PatternText, StrictInput
@@ -36,12 +33,6 @@ class UrlIgnorePatternOut(SettingsOut):
     comments: str | None
 
 
-def _normalise(change: Change) -> Mapping[str, Any]:
-    if not change.touches("pattern"):
-        return {}
-    return {"pattern": normalised("pattern", change.sent["pattern"], check_regex)}
-
-
 resource = Resource(
     title="URL ignore pattern",
     id_param="pattern_id",
@@ -50,5 +41,5 @@ resource = Resource(
     output=UrlIgnorePatternOut,
     sorts={"pattern": UrlIgnorePattern.pattern},
     search=(UrlIgnorePattern.pattern, UrlIgnorePattern.comments),
-    normalise=_normalise,
+    normalise=normalising("pattern", check_regex),
 )
