@@ -8,6 +8,7 @@ What only one group does is tested in its own module beside this one.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,6 +29,20 @@ def test_every_group_has_a_case() -> None:
 @pytest.fixture(params=CASES, ids=lambda case: case.name)
 def case(request: pytest.FixtureRequest) -> ResourceCase:
     return request.param  # type: ignore[no-any-return]
+
+
+def groups(where: Callable[[ResourceCase], object]) -> pytest.MarkDecorator:
+    """Runs a test only for the groups it applies to (no skipped cases); never for none."""
+    chosen = [case for case in CASES if where(case)]
+    assert chosen, "no group has what this test needs"
+    return pytest.mark.parametrize("case", chosen, ids=lambda case: case.name)
+
+
+def batch_with(*operations: str) -> Callable[[ResourceCase], bool]:
+    return lambda case: (
+        bool(case.resource.batch_operations)
+        and all(name in case.resource.batch_operations for name in operations)
+    )
 
 
 def create(api: Api, case: ResourceCase, n: int = 0, **overrides: Any) -> dict[str, Any]:
@@ -146,11 +161,10 @@ class TestCreate:
             assert_error(api.post(case.path, json=[case.body(0)]), 400)
         assert api.page(case.path)[1]["total_count"] == 0
 
+    @groups(lambda case: case.resource.unique)
     def test_unique_fields_hold_once_per_account(
         self, api: Api, other_api: Api, case: ResourceCase
     ) -> None:
-        if not case.resource.unique:
-            pytest.skip(f"{case.name} has no unique field")
         create(api, case)
         errors = assert_error(api.post(case.path, json=case.body(0)), 409)
         assert errors[0]["code"] == 1009
@@ -160,13 +174,13 @@ class TestCreate:
 # --- get, patch, delete ------------------------------------------------------------------
 
 
+@groups(lambda case: case.note is not None)
 class TestNote:
     """The optional free-text field of a group (comments, notes)."""
 
     @pytest.fixture
     def note(self, case: ResourceCase) -> str:
-        if case.note is None:
-            pytest.skip(f"{case.name} has no note field")
+        assert case.note is not None
         return case.note
 
     def test_may_be_left_out(self, api: Api, case: ResourceCase, note: str) -> None:
@@ -198,9 +212,8 @@ class TestGet:
         errors = assert_error(api.get(item(case, item_id)), 404, "not found")
         assert errors[0]["code"] == 7003
 
+    @groups(lambda case: case.resource.put is None)
     def test_a_group_without_put_has_no_put_route(self, api: Api, case: ResourceCase) -> None:
-        if case.resource.put is not None:
-            pytest.skip(f"{case.name} has PUT")
         created = create(api, case)
         assert_error(api.put(item(case, created), json=case.body(1)), 405)
         assert api.ok(api.get(item(case, created))) == created
@@ -350,11 +363,11 @@ class TestList:
         assert api.listed_ids(case.path) == made
         assert api.listed_ids(case.path, direction="desc") == made[::-1]
 
+    @groups(lambda case: case.filter is not None)
     def test_the_filter_selects_its_entries_and_counts_them(
         self, api: Api, case: ResourceCase
     ) -> None:
-        if case.filter is None:
-            pytest.skip(f"{case.name} has no filter")
+        assert case.filter is not None
         params, selected = case.filter
         create_many(api, case, [0, 1])
         wanted = [api.ok(api.post(case.path, json=selected(n)), 201)["id"] for n in (2, 3)]
@@ -400,25 +413,13 @@ def batch_body(case: ResourceCase, **operations: list[Any]) -> dict[str, list[An
     return {name: body[name] for name in body if name in case.resource.batch_operations}
 
 
-@pytest.fixture
-def batched(case: ResourceCase) -> ResourceCase:
-    if not case.resource.batch_operations:
-        pytest.skip(f"{case.name} has no batch")
-    return case
-
-
-def has(case: ResourceCase, *operations: str) -> bool:
-    return all(operation in case.resource.batch_operations for operation in operations)
-
-
 class TestBatch:
+    @groups(lambda case: not case.resource.batch_operations)
     def test_a_group_without_batch_has_no_batch_route(self, api: Api, case: ResourceCase) -> None:
-        if case.resource.batch_operations:
-            pytest.skip(f"{case.name} has a batch")
         assert_error(api.post(f"{case.path}/batch", json=batch()), 405)
 
-    def test_applies_every_operation_in_order(self, api: Api, batched: ResourceCase) -> None:
-        case = batched
+    @groups(batch_with())
+    def test_applies_every_operation_in_order(self, api: Api, case: ResourceCase) -> None:
         doomed, patched, replaced = create_many(api, case, [0, 1, 2])
         body = batch_body(
             case,
@@ -431,65 +432,68 @@ class TestBatch:
         assert list(result) == list(body)
         stored = {entry["id"]: entry for entry in api.snapshot(case.path)}
         expected_ids = {doomed["id"], patched["id"], replaced["id"]}
-        if has(case, "deletes"):
+        if batch_with("deletes")(case):
             assert result["deletes"] == [{"id": doomed["id"]}]
             expected_ids.remove(doomed["id"])
-        if has(case, "patches"):
+        if batch_with("patches")(case):
             [patch] = result["patches"]
             assert {name: patch[name] for name in case.change} == case.change
             assert stored[patched["id"]] == patch
-        if has(case, "puts"):
+        if batch_with("puts")(case):
             [put] = result["puts"]
             assert (put["id"], put["created_at"]) == (replaced["id"], replaced["created_at"])
             assert stored[replaced["id"]] == put
-        if has(case, "posts"):
+        if batch_with("posts")(case):
             assert len(result["posts"]) == 2
             expected_ids |= {entry["id"] for entry in result["posts"]}
         assert set(stored) == expected_ids
 
-    def test_an_empty_batch_is_fine(self, api: Api, batched: ResourceCase) -> None:
-        body = batch_body(batched)
-        assert api.ok(api.post(f"{batched.path}/batch", json=body)) == body
+    @groups(batch_with())
+    def test_an_empty_batch_is_fine(self, api: Api, case: ResourceCase) -> None:
+        body = batch_body(case)
+        assert api.ok(api.post(f"{case.path}/batch", json=body)) == body
 
-    def test_every_list_is_required_and_no_other(self, api: Api, batched: ResourceCase) -> None:
-        path = f"{batched.path}/batch"
-        for missing in batched.resource.batch_operations:
-            body = batch_body(batched)
+    @groups(batch_with())
+    def test_every_list_is_required_and_no_other(self, api: Api, case: ResourceCase) -> None:
+        path = f"{case.path}/batch"
+        for missing in case.resource.batch_operations:
+            body = batch_body(case)
             del body[missing]
             assert_error(api.post(path, json=body), 400, missing)
-        assert_error(api.post(path, json={**batch_body(batched), "upserts": []}), 400, "upserts")
+        assert_error(api.post(path, json={**batch_body(case), "upserts": []}), 400, "upserts")
         for operation in {"deletes", "patches", "puts", "posts"} - set(
-            batched.resource.batch_operations
+            case.resource.batch_operations
         ):
-            assert_error(api.post(path, json={**batch_body(batched), operation: []}), 400)
+            assert_error(api.post(path, json={**batch_body(case), operation: []}), 400)
 
-    def test_more_than_1000_entries_are_refused(self, api: Api, batched: ResourceCase) -> None:
-        operation = "posts" if has(batched, "posts") else "deletes"
-        entries = [batched.body(0) if operation == "posts" else {"id": MISSING_ID}] * 1001
-        body = batch_body(batched, **{operation: entries})
-        assert_error(api.post(f"{batched.path}/batch", json=body), 400, operation, "1000")
-        assert api.page(batched.path)[1]["total_count"] == 0
+    @groups(batch_with())
+    def test_more_than_1000_entries_are_refused(self, api: Api, case: ResourceCase) -> None:
+        operation = "posts" if batch_with("posts")(case) else "deletes"
+        entries = [case.body(0) if operation == "posts" else {"id": MISSING_ID}] * 1001
+        body = batch_body(case, **{operation: entries})
+        assert_error(api.post(f"{case.path}/batch", json=body), 400, operation, "1000")
+        assert api.page(case.path)[1]["total_count"] == 0
 
-    def test_1000_entries_are_accepted(self, api: Api, batched: ResourceCase) -> None:
-        if has(batched, "posts"):
-            body = batch_body(batched, posts=[batched.body(n) for n in range(1000)])
-            assert len(api.ok(api.post(f"{batched.path}/batch", json=body))["posts"]) == 1000
-            assert api.page(batched.path)[1]["total_count"] == 1000
+    @groups(batch_with())
+    def test_1000_entries_are_accepted(self, api: Api, case: ResourceCase) -> None:
+        if batch_with("posts")(case):
+            body = batch_body(case, posts=[case.body(n) for n in range(1000)])
+            assert len(api.ok(api.post(f"{case.path}/batch", json=body))["posts"]) == 1000
+            assert api.page(case.path)[1]["total_count"] == 1000
             return
         # Deletes only: 1000 ids no entry has pass the size check and fail on the first.
         deletes = [{"id": str(uuid.uuid4())} for _ in range(1000)]
-        body = batch_body(batched, deletes=deletes)
-        assert_error(api.post(f"{batched.path}/batch", json=body), 404, "deletes.0.id")
+        body = batch_body(case, deletes=deletes)
+        assert_error(api.post(f"{case.path}/batch", json=body), 404, "deletes.0.id")
 
-    def test_a_deleted_id_cannot_also_be_patched(self, api: Api, batched: ResourceCase) -> None:
-        if not has(batched, "deletes", "patches"):
-            pytest.skip("needs deletes and patches")
-        entry = create(api, batched)
+    @groups(batch_with("deletes", "patches"))
+    def test_a_deleted_id_cannot_also_be_patched(self, api: Api, case: ResourceCase) -> None:
+        entry = create(api, case)
         body = batch_body(
-            batched, deletes=[{"id": entry["id"]}], patches=[{"id": entry["id"], **batched.change}]
+            case, deletes=[{"id": entry["id"]}], patches=[{"id": entry["id"], **case.change}]
         )
-        assert_error(api.post(f"{batched.path}/batch", json=body), 404, "patches.0.id")
-        assert api.ok(api.get(item(batched, entry))) == entry
+        assert_error(api.post(f"{case.path}/batch", json=body), 404, "patches.0.id")
+        assert api.ok(api.get(item(case, entry))) == entry
 
 
 class TestBatchAtomicity:
@@ -515,83 +519,77 @@ class TestBatchAtomicity:
         assert errors[0]["source"]["pointer"].startswith("/" + location.replace(".", "/"))
         assert api.snapshot(case.path) == before
 
-    def test_an_unknown_id_in_deletes(self, api: Api, batched: ResourceCase) -> None:
+    @groups(batch_with())
+    def test_an_unknown_id_in_deletes(self, api: Api, case: ResourceCase) -> None:
         deletes = [lambda existing: {"id": existing[0]["id"]}, {"id": MISSING_ID}]
-        self.attempt(api, batched, 404, "deletes.1.id", deletes=deletes)
+        self.attempt(api, case, 404, "deletes.1.id", deletes=deletes)
 
-    def test_a_malformed_id_in_deletes(self, api: Api, batched: ResourceCase) -> None:
-        self.attempt(api, batched, 404, "deletes.0.id", deletes=[{"id": "not-a-uuid"}])
+    @groups(batch_with())
+    def test_a_malformed_id_in_deletes(self, api: Api, case: ResourceCase) -> None:
+        self.attempt(api, case, 404, "deletes.0.id", deletes=[{"id": "not-a-uuid"}])
 
-    def test_a_repeated_id_in_deletes(self, api: Api, batched: ResourceCase) -> None:
+    @groups(batch_with())
+    def test_a_repeated_id_in_deletes(self, api: Api, case: ResourceCase) -> None:
         same = lambda existing: {"id": existing[0]["id"]}  # noqa: E731
-        self.attempt(api, batched, 400, "deletes.1.id", deletes=[same, same])
+        self.attempt(api, case, 400, "deletes.1.id", deletes=[same, same])
 
-    def test_another_accounts_id(self, api: Api, other_api: Api, batched: ResourceCase) -> None:
-        theirs = create(other_api, batched)
-        self.attempt(api, batched, 404, "deletes.0.id", deletes=[{"id": theirs["id"]}])
-        assert other_api.ok(other_api.get(item(batched, theirs))) == theirs
+    @groups(batch_with())
+    def test_another_accounts_id(self, api: Api, other_api: Api, case: ResourceCase) -> None:
+        theirs = create(other_api, case)
+        self.attempt(api, case, 404, "deletes.0.id", deletes=[{"id": theirs["id"]}])
+        assert other_api.ok(other_api.get(item(case, theirs))) == theirs
 
-    def test_an_invalid_post(self, api: Api, batched: ResourceCase) -> None:
-        if not has(batched, "posts"):
-            pytest.skip("no posts")
-        changes, location = batched.invalid
-        posts = [batched.body(5), {**batched.body(6), **changes}]
-        self.attempt(api, batched, 400, f"posts.1.{location}", posts=posts)
+    @groups(batch_with("posts"))
+    def test_an_invalid_post(self, api: Api, case: ResourceCase) -> None:
+        changes, location = case.invalid
+        posts = [case.body(5), {**case.body(6), **changes}]
+        self.attempt(api, case, 400, f"posts.1.{location}", posts=posts)
 
-    def test_an_unknown_field_in_a_post(self, api: Api, batched: ResourceCase) -> None:
-        if not has(batched, "posts"):
-            pytest.skip("no posts")
-        posts = [{**batched.body(5), "extra_field": True}]
-        self.attempt(api, batched, 400, "posts.0.extra_field", posts=posts)
+    @groups(batch_with("posts"))
+    def test_an_unknown_field_in_a_post(self, api: Api, case: ResourceCase) -> None:
+        posts = [{**case.body(5), "extra_field": True}]
+        self.attempt(api, case, 400, "posts.0.extra_field", posts=posts)
 
-    def test_a_patch_of_the_wrong_type(self, api: Api, batched: ResourceCase) -> None:
-        if not has(batched, "patches"):
-            pytest.skip("no patches")
+    @groups(batch_with("patches"))
+    def test_a_patch_of_the_wrong_type(self, api: Api, case: ResourceCase) -> None:
         name, value = next(
-            (name, value) for name, value in wrong_types(batched) if name in batched.change
+            (name, value) for name, value in wrong_types(case) if name in case.change
         )
         patches = [lambda existing: {"id": existing[1]["id"], name: value}]
-        self.attempt(api, batched, 400, f"patches.0.{name}", patches=patches)
+        self.attempt(api, case, 400, f"patches.0.{name}", patches=patches)
 
-    def test_a_repeated_id_in_patches(self, api: Api, batched: ResourceCase) -> None:
-        if not has(batched, "patches"):
-            pytest.skip("no patches")
-        same = lambda existing: {"id": existing[1]["id"], **batched.change}  # noqa: E731
-        self.attempt(api, batched, 400, "patches.1.id", patches=[same, same])
+    @groups(batch_with("patches"))
+    def test_a_repeated_id_in_patches(self, api: Api, case: ResourceCase) -> None:
+        same = lambda existing: {"id": existing[1]["id"], **case.change}  # noqa: E731
+        self.attempt(api, case, 400, "patches.1.id", patches=[same, same])
 
+    @groups(batch_with("patches"))
     def test_null_in_a_patch_where_a_field_cannot_be_null(
-        self, api: Api, batched: ResourceCase
+        self, api: Api, case: ResourceCase
     ) -> None:
-        if not has(batched, "patches"):
-            pytest.skip("no patches")
-        name = non_nullable_fields(batched)[0]
+        name = non_nullable_fields(case)[0]
         patches = [lambda existing: {"id": existing[1]["id"], name: None}]
-        self.attempt(api, batched, 400, f"patches.0.{name}", patches=patches)
+        self.attempt(api, case, 400, f"patches.0.{name}", patches=patches)
 
-    def test_an_unknown_id_in_puts(self, api: Api, batched: ResourceCase) -> None:
-        if not has(batched, "puts"):
-            pytest.skip("no puts")
-        self.attempt(
-            api, batched, 404, "puts.0.id", puts=[{"id": MISSING_ID, **batched.put_body(3)}]
-        )
+    @groups(batch_with("puts"))
+    def test_an_unknown_id_in_puts(self, api: Api, case: ResourceCase) -> None:
+        self.attempt(api, case, 404, "puts.0.id", puts=[{"id": MISSING_ID, **case.put_body(3)}])
 
-    def test_a_patch_without_an_id(self, api: Api, batched: ResourceCase) -> None:
-        if not has(batched, "patches"):
-            pytest.skip("no patches")
-        self.attempt(api, batched, 400, "patches.0.id", patches=[dict(batched.change)])
+    @groups(batch_with("patches"))
+    def test_a_patch_without_an_id(self, api: Api, case: ResourceCase) -> None:
+        self.attempt(api, case, 400, "patches.0.id", patches=[dict(case.change)])
 
-    def test_a_put_missing_a_required_field(self, api: Api, batched: ResourceCase) -> None:
-        if not has(batched, "puts"):
-            pytest.skip("no puts")
-        body = batched.put_body(3)
+    @groups(batch_with("puts"))
+    def test_a_put_missing_a_required_field(self, api: Api, case: ResourceCase) -> None:
+        body = case.put_body(3)
         required = [
             name
-            for name, info in (batched.resource.put or batched.resource.create).model_fields.items()
+            for name, info in (case.resource.put or case.resource.create).model_fields.items()
             if info.is_required()
         ]
         del body[required[0]]
         puts = [lambda existing: {"id": existing[2]["id"], **body}]
-        self.attempt(api, batched, 400, f"puts.0.{required[0]}", puts=puts)
+        self.attempt(api, case, 400, f"puts.0.{required[0]}", puts=puts)
 
 
 # --- accounts ----------------------------------------------------------------------------
