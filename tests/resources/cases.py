@@ -23,7 +23,9 @@ class ResourceCase:
     name: str
     body: Body
     change: dict[str, Any]  # a PATCH that changes one field to a new value
-    invalid: tuple[dict[str, Any], str]  # create fields the API refuses, and the field named
+    # Values the API refuses on create and PATCH, and the field the error names; the first
+    # is also tried in a batch.
+    invalid: tuple[tuple[dict[str, Any], str], ...]
     # A filter and a body it selects (bodies from `body` it does not).
     filter: tuple[dict[str, str], Body] | None = None
     # A searched field that holds free text (any printable character).
@@ -57,7 +59,7 @@ CASES = [
         name="allow_policies",
         body=lambda n: factories.allow_policy(pattern=f"sender{n:02d}@example.com"),
         change={"comments": "changed"},
-        invalid=({"pattern": "not an address"}, "pattern"),
+        invalid=(({"pattern": "not an address"}, "pattern"),),
         filter=(
             {"is_exempt_recipient": "true"},
             lambda n: factories.allow_policy(
@@ -70,7 +72,7 @@ CASES = [
         name="block_senders",
         body=lambda n: factories.blocked_sender(pattern=f"spammer{n:02d}@example.com"),
         change={"comments": "changed"},
-        invalid=({"pattern": "10.0.0.1", "pattern_type": "IP"}, "pattern"),
+        invalid=(({"pattern": "10.0.0.1", "pattern_type": "IP"}, "pattern"),),
         filter=(
             {"pattern_type": "DOMAIN"},
             lambda n: factories.blocked_sender(
@@ -83,7 +85,7 @@ CASES = [
         name="content_policies",
         body=lambda n: factories.content_policy(name=f"Policy {n:02d}"),
         change={"notes": "changed"},
-        invalid=({"pattern": "(unclosed"}, "pattern"),
+        invalid=(({"pattern": "(unclosed"}, "pattern"),),
         filter=(
             {"enabled": "false"},
             lambda n: factories.content_policy(name=f"Off {n:02d}", enabled=False),
@@ -95,7 +97,7 @@ CASES = [
         name="domains",
         body=lambda n: factories.protected_domain(f"d{n:02d}.example"),
         change={"lookback_hops": 3},
-        invalid=({"ip_restrictions": ["not an ip"]}, "ip_restrictions.0"),
+        invalid=(({"ip_restrictions": ["not an ip"]}, "ip_restrictions.0"),),
         filter=(
             {"allowed_delivery_mode": "BCC"},
             lambda n: factories.protected_domain(
@@ -112,7 +114,13 @@ CASES = [
             name=f"Person {n:02d}", email=f"p{n:02d}@example.com"
         ),
         change={"comments": "changed"},
-        invalid=({"email": "not an address"}, "email"),
+        invalid=(
+            ({"email": "not an address"}, "email"),
+            ({"directory_id": -1}, "directory_id"),
+            ({"name": ""}, "name"),
+            ({"name": "x" * 1025}, "name"),
+            ({"provenance": "internal"}, "provenance"),
+        ),
         filter=(
             {"provenance": "SNOOPY-OFFICE_365"},
             lambda n: factories.impersonation_entry(
@@ -127,14 +135,19 @@ CASES = [
             domain=f"tls{n:02d}.example", exclude=[f"legacy.tls{n:02d}.example"]
         ),
         change={"comments": "changed"},
-        invalid=({"exclude": ["elsewhere.example"]}, "exclude.0"),
+        invalid=(
+            ({"exclude": ["elsewhere.example"]}, "exclude.0"),
+            ({"domain": "under_score.example"}, "domain"),
+            ({"domain": ""}, "domain"),
+            ({"comments": "x" * 1025}, "comments"),
+        ),
         free_text="comments",
     ),
     ResourceCase(
         name="trusted_domains",
         body=lambda n: factories.trusted_domain(pattern=f"partner{n:02d}.example"),
         change={"is_recent": True},
-        invalid=({"pattern": "not a domain!"}, "pattern"),
+        invalid=(({"pattern": "not a domain!"}, "pattern"),),
         filter=(
             {"is_similarity": "true"},
             lambda n: factories.trusted_domain(pattern=f"alike{n:02d}.example", is_similarity=True),
@@ -147,7 +160,7 @@ CASES = [
             pattern=rf"https://intranet{n:02d}\.example/.*"
         ),
         change={"comments": "changed"},
-        invalid=({"pattern": "(unclosed"}, "pattern"),
+        invalid=(({"pattern": "(unclosed"}, "pattern"),),
         free_text="comments",
     ),
 ]

@@ -7,6 +7,8 @@ What only one group does is tested in its own module beside this one.
 
 from __future__ import annotations
 
+import itertools
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +21,7 @@ from tests.factories import batch
 from tests.resources.cases import CASES, ResourceCase
 from tests.support import MISSING_ID, Api, assert_error
 
+CONTROL_CHARACTERS = ["\x00", "\x07", "\x1b", "\x7f"]
 MALFORMED_IDS = ["not-a-uuid", MISSING_ID, "1", "a" * 64, "a" * 65]
 
 
@@ -91,6 +94,25 @@ def wrong_types(case: ResourceCase) -> list[tuple[str, Any]]:
     return [(name, wrong_value(schema)) for name, schema in properties.items()]
 
 
+def text_fields(case: ResourceCase) -> list[tuple[str, bool]]:
+    """(name, holds a list) of every field of a create that takes text or a list of text."""
+    found = []
+    for name, schema in case.resource.create.model_json_schema()["properties"].items():
+        for alternative in [schema, *schema.get("anyOf", [])]:
+            if alternative.get("type") == "string" or "$ref" in alternative:
+                found.append((name, False))
+                break
+            if alternative.get("type") == "array":
+                found.append((name, True))
+                break
+    return found
+
+
+def pointer(location: str) -> str:
+    """The JSON pointer of a dotted location ("exclude.0" -> "/exclude/0")."""
+    return "/" + location.replace(".", "/")
+
+
 def searched(entry: dict[str, Any], case: ResourceCase, needle: str) -> bool:
     """What search must answer: a case-insensitive substring of a searched field."""
     return any(
@@ -146,12 +168,29 @@ class TestCreate:
                 assert_error(api.post(case.path, json={**case.body(0), name: ""}), 400, name)
         assert api.page(case.path)[1]["total_count"] == 0
 
-    def test_an_invalid_value_is_refused_naming_its_field(
+    def test_invalid_values_are_refused_naming_their_field(
         self, api: Api, case: ResourceCase
     ) -> None:
-        changes, location = case.invalid
-        errors = assert_error(api.post(case.path, json={**case.body(0), **changes}), 400)
-        assert errors[0]["source"] == {"pointer": "/" + location.replace(".", "/")}
+        for changes, location in case.invalid:
+            errors = assert_error(api.post(case.path, json={**case.body(0), **changes}), 400)
+            assert errors[0]["source"] == {"pointer": pointer(location)}, changes
+        assert api.page(case.path)[1]["total_count"] == 0
+
+    def test_control_characters_are_refused_in_every_text_field(
+        self, api: Api, case: ResourceCase
+    ) -> None:
+        for (name, is_list), char in itertools.product(text_fields(case), CONTROL_CHARACTERS):
+            text = f"a{char}b.example"
+            response = api.post(case.path, json={**case.body(0), name: [text] if is_list else text})
+            errors = assert_error(response, 400)
+            assert errors[0]["source"] == {"pointer": pointer(f"{name}.0" if is_list else name)}
+        assert api.page(case.path)[1]["total_count"] == 0
+
+    @groups(lambda case: case.note is not None)
+    def test_a_lone_surrogate_is_refused(self, api: Api, case: ResourceCase) -> None:
+        raw = json.dumps({**case.body(0), case.note: "x"}).replace('"x"', '"\\ud800"')
+        response = api.post(case.path, content=raw, headers={"content-type": "application/json"})
+        assert_error(response, 400, case.note)
         assert api.page(case.path)[1]["total_count"] == 0
 
     def test_a_body_that_is_not_an_object_is_refused(self, api: Api, case: ResourceCase) -> None:
@@ -262,11 +301,11 @@ class TestPatch:
         assert_error(api.patch(item(case, created), json={name: "x"}), 400, name)
         assert api.ok(api.get(item(case, created))) == created
 
-    def test_an_invalid_value_changes_nothing(self, api: Api, case: ResourceCase) -> None:
+    def test_invalid_values_change_nothing(self, api: Api, case: ResourceCase) -> None:
         created = create(api, case)
-        changes, location = case.invalid
-        errors = assert_error(api.patch(item(case, created), json=changes), 400)
-        assert errors[0]["source"] == {"pointer": "/" + location.replace(".", "/")}
+        for changes, location in case.invalid:
+            errors = assert_error(api.patch(item(case, created), json=changes), 400)
+            assert errors[0]["source"] == {"pointer": pointer(location)}, changes
         assert api.ok(api.get(item(case, created))) == created
 
     def test_an_array_body_is_refused(self, api: Api, case: ResourceCase) -> None:
@@ -541,7 +580,7 @@ class TestBatchAtomicity:
 
     @groups(batch_with("posts"))
     def test_an_invalid_post(self, api: Api, case: ResourceCase) -> None:
-        changes, location = case.invalid
+        changes, location = case.invalid[0]
         posts = [case.body(5), {**case.body(6), **changes}]
         self.attempt(api, case, 400, f"posts.1.{location}", posts=posts)
 

@@ -188,22 +188,10 @@ class TestCreateValidation:
         response = api.post(PATH, json=impersonation_entry(**{field: value}))
         assert_error(response, 400, field, "1024")
 
-    @pytest.mark.parametrize("field", ["name", "email", "comments", "external_directory_node_id"])
-    @pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f"])
-    def test_control_characters_are_refused(self, api: Api, field: str, char: str) -> None:
-        value = f"jane{char}@example.com"
-        response = api.post(PATH, json=impersonation_entry(**{field: value}))
-        assert_error(response, 400, field, "control characters")
-
     @pytest.mark.parametrize("email", ["jane@exam\nple.com", "jane@example.com\t"])
     def test_email_must_be_a_single_line(self, api: Api, email: str) -> None:
         response = api.post(PATH, json=impersonation_entry(email=email))
         assert_error(response, 400, "email", "single line")
-
-    def test_lone_surrogate_is_refused(self, api: Api) -> None:
-        raw = b'{"name": "Jane \\ud800", "email": "jane@example.com", "is_email_regex": false}'
-        response = api.post(PATH, content=raw, headers={"content-type": "application/json"})
-        assert_error(response, 400, "name")
 
 
 class TestPatch:
@@ -260,21 +248,6 @@ class TestPatch:
         response = api.patch(f"{PATH}/{created['id']}", json={"provenance": None})
         assert response.status_code in (200, 400), response.text
         assert api.ok(api.get(f"{PATH}/{created['id']}"))["provenance"] == "A1S_INTERNAL"
-
-    @pytest.mark.parametrize(
-        ("field", "value"),
-        [
-            ("directory_id", -1),
-            ("name", ""),
-            ("name", "x" * 1025),
-            ("comments", "a\x00b"),
-            ("provenance", "internal"),
-        ],
-    )
-    def test_invalid_values_are_refused(self, api: Api, field: str, value: Any) -> None:
-        created = create(api)
-        assert_error(api.patch(f"{PATH}/{created['id']}", json={field: value}), 400, field)
-        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
 
 
 class TestSyncedEntries:

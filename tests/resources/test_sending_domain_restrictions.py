@@ -166,25 +166,12 @@ class TestCreateValidation:
         body = sending_domain_restriction(**{field: value})
         assert_error(api.post(PATH, json=body), 400, field, "1024")
 
-    @pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f"])
-    @pytest.mark.parametrize("field", ["domain", "exclude", "comments"])
-    def test_control_characters_are_refused(self, api: Api, field: str, char: str) -> None:
-        text = f"a{char}b.partner.example"
-        value: Any = [text] if field == "exclude" else text
-        body = sending_domain_restriction(**{field: value})
-        assert_error(api.post(PATH, json=body), 400, field, "control")
-
     @pytest.mark.parametrize("field", ["domain", "exclude"])
     def test_domains_must_be_a_single_line(self, api: Api, field: str) -> None:
         text = "a.partner.\nexample"
         value: Any = [text] if field == "exclude" else text
         body = sending_domain_restriction(**{field: value})
         assert_error(api.post(PATH, json=body), 400, field, "single line")
-
-    def test_lone_surrogate_is_refused(self, api: Api) -> None:
-        raw = b'{"domain": "partner.example", "exclude": [], "comments": "\\udc00"}'
-        response = api.post(PATH, content=raw, headers={"content-type": "application/json"})
-        assert_error(response, 400, "comments")
 
 
 class TestPatch:
@@ -237,20 +224,6 @@ class TestPatch:
         body = {"domain": "other.example", "exclude": ["Mail.Other.Example"]}
         result = api.ok(api.patch(f"{PATH}/{created['id']}", json=body))
         assert (result["domain"], result["exclude"]) == ("other.example", ["mail.other.example"])
-
-    @pytest.mark.parametrize(
-        ("field", "value"),
-        [
-            ("domain", "under_score.example"),
-            ("domain", ""),
-            ("comments", "x" * 1025),
-            ("comments", "a\x00b"),
-        ],
-    )
-    def test_invalid_values_are_refused(self, api: Api, field: str, value: Any) -> None:
-        created = create(api)
-        assert_error(api.patch(f"{PATH}/{created['id']}", json={field: value}), 400, field)
-        assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
 
 
 class TestBatch:
