@@ -10,12 +10,16 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from email_security.core.batch import ORDER
 from email_security.resources import RESOURCES
+from tests.resources.cases import CASES, ResourceCase
 from tests.support import LiveServer, new_account
 
 PACKAGE = Path(__file__).resolve().parent / "typescript"
@@ -31,6 +35,50 @@ GROUPS = {camel(resource.name) for resource in RESOURCES}
 
 INSTALL_TIMEOUT = 600
 RUN_TIMEOUT = 180
+# settings.mjs pages through this many entries (its MANY): more than two pages of 5.
+SEEDS = 12
+
+
+def query_value(value: str) -> str | bool:
+    """The cases write every query value as text; the SDK's list() takes booleans for flags."""
+    return {"true": True, "false": False}.get(value, value)
+
+
+def group_plan(case: ResourceCase) -> dict[str, Any]:
+    """The data settings.mjs drives one group's shared steps with, from the server's case.
+    put and post come after every seed in the main order (their n is larger)."""
+    filter_plan = None
+    if case.filter is not None:
+        query, selected = case.filter
+        filter_plan = {
+            "query": {name: query_value(value) for name, value in query.items()},
+            "bodies": [selected(20), selected(21)],
+        }
+    return {
+        "seeds": [case.body(n) for n in range(SEEDS)],
+        "change": case.change,
+        "put": {"n": SEEDS, "body": case.put_body(SEEDS)},
+        "post": {"n": SEEDS + 1, "body": case.body(SEEDS + 1)},
+        "order": next(iter(case.resource.sorts)),
+        "filter": filter_plan,
+        "batch": [operation for operation in ORDER if operation in case.resource.batch_operations],
+    }
+
+
+def sdk_plan() -> dict[str, dict[str, Any]]:
+    return {camel(case.name): group_plan(case) for case in CASES}
+
+
+def run_in_package(command: list[str], timeout: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command,
+        cwd=PACKAGE,
+        env=sdk_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def installed_matches_lock() -> bool:
@@ -65,14 +113,8 @@ def typescript_sdk() -> str:
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not installed_matches_lock():
-            install = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=PACKAGE,
-                env=sdk_environment(),
-                capture_output=True,
-                text=True,
-                timeout=INSTALL_TIMEOUT,
-                check=False,
+            install = run_in_package(
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], INSTALL_TIMEOUT
             )
             if install.returncode != 0:
                 pytest.fail(f"npm ci failed ({install.returncode}):\n{install.stderr}")
@@ -80,18 +122,13 @@ def typescript_sdk() -> str:
 
 
 def test_typescript_sdk_drives_every_settings_method(
-    typescript_sdk: str, live_server: LiveServer
+    typescript_sdk: str, live_server: LiveServer, tmp_path: Path
 ) -> None:
     account = new_account(live_server.database)
-    run = subprocess.run(
-        [typescript_sdk, "settings.mjs", live_server.base_url, account.id, account.token],
-        cwd=PACKAGE,
-        env=sdk_environment(),
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(sdk_plan()))
+    server = [live_server.base_url, account.id, account.token]
+    run = run_in_package([typescript_sdk, "settings.mjs", *server, str(plan)], RUN_TIMEOUT)
     assert run.returncode == 0, f"settings.mjs failed ({run.returncode}):\n{run.stderr}"
     summary = json.loads(run.stdout)
     assert set(summary["groups"]) == GROUPS
@@ -99,3 +136,8 @@ def test_typescript_sdk_drives_every_settings_method(
         assert {"create", "get", "edit", "list", "delete"} <= set(methods), group
     assert {"update", "batch", "bulkDelete"} <= set(summary["groups"]["domains"])
     assert summary["methods"] == sum(len(methods) for methods in summary["groups"].values())
+
+
+if __name__ == "__main__":
+    # The plan for running settings.mjs by hand: python -m tests.sdk.test_typescript_sdk
+    json.dump(sdk_plan(), sys.stdout)

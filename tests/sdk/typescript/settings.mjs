@@ -1,28 +1,46 @@
 // The official Cloudflare TypeScript SDK, unchanged, against a running server: every method of
 // client.emailSecurity.settings.*, with the values it returns checked.
 //
-//   node settings.mjs <server url> <account id> <token>
-//   (or EMAIL_SECURITY_BASE_URL, EMAIL_SECURITY_ACCOUNT_ID, EMAIL_SECURITY_TOKEN)
+//   node settings.mjs <server url> <account id> <token> <plan file>
+//   (or EMAIL_SECURITY_BASE_URL, EMAIL_SECURITY_ACCOUNT_ID, EMAIL_SECURITY_TOKEN,
+//   EMAIL_SECURITY_SDK_PLAN)
+//
+// The plan holds each group's data, built from the server's test cases so that it follows the
+// server's declarations; in the checkout's root:
+//   .venv/bin/python -m tests.sdk.test_typescript_sdk > plan.json
 //
 // The server url may end in /client/v4 or not. On success a JSON summary goes to stdout; on
 // any failure a message goes to stderr and the exit status is 1.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import process from 'node:process';
 
 import Cloudflare from 'cloudflare';
 import { APIResource } from 'cloudflare/core/resource';
 import { VERSION } from 'cloudflare/version';
 
-const [baseArg, accountArg, tokenArg] = process.argv.slice(2);
+const [baseArg, accountArg, tokenArg, planArg] = process.argv.slice(2);
 const server = baseArg ?? process.env.EMAIL_SECURITY_BASE_URL;
 const account_id = accountArg ?? process.env.EMAIL_SECURITY_ACCOUNT_ID;
 const token = tokenArg ?? process.env.EMAIL_SECURITY_TOKEN;
-if (!server || !account_id || !token) {
-  process.stderr.write('usage: node settings.mjs <server url> <account id> <token>\n');
+const planPath = planArg ?? process.env.EMAIL_SECURITY_SDK_PLAN;
+if (!server || !account_id || !token || !planPath) {
+  process.stderr.write('usage: node settings.mjs <server url> <account id> <token> <plan file>\n');
   process.exit(2);
 }
 const baseURL = server.replace(/\/+$/, '').replace(/(\/client\/v4)?$/, '/client/v4');
+
+/*
+ * Per group (camelCase, as the SDK names it), from group_plan in ../test_typescript_sdk.py:
+ *   seeds      create bodies; entries made from seeds[n] sort by `order` in the order of n
+ *   change     a PATCH that changes what seeds[0] holds
+ *   put, post  {n, body}: a batch put and post; by `order` they come after every seed
+ *   order      the main sort, a field of the bodies
+ *   filter     {query, bodies}: list(query) selects the entries made from bodies, no others
+ *   batch      the operations the server's batch takes
+ */
+const plans = JSON.parse(readFileSync(planPath, 'utf8'));
 
 // Every request the SDK makes, so pagination can be checked page by page and a failure can
 // name the request that caused it.
@@ -79,11 +97,9 @@ function sdkGroups(settings) {
 // --- Helpers -------------------------------------------------------------------------------
 
 const range = (n) => Array.from({ length: n }, (_, i) => i + 1);
-const pad = (i) => String(i).padStart(2, '0');
 const ids = (entries) => entries.map((entry) => entry.id);
-const sorted = (values) => [...values].sort();
 const PER_PAGE = 5;
-const MANY = 12; // more than two pages of PER_PAGE
+const MANY = 12; // entries the list step pages through: more than two pages of PER_PAGE
 
 async function collect(list) {
   const items = [];
@@ -98,13 +114,18 @@ function assertTimestamps(entry) {
   }
 }
 
+/** The entry holds every field of `expected`, with its value. */
+function assertIncludes(entry, expected, what) {
+  for (const [field, value] of Object.entries(expected)) {
+    assert.deepEqual(entry[field], value, `${field} of ${what}`);
+  }
+}
+
 function assertNewEntry(entry, expected) {
   assert.equal(typeof entry.id, 'string');
   assert.ok(entry.id.length > 0);
   assertTimestamps(entry);
-  for (const [field, value] of Object.entries(expected)) {
-    assert.deepEqual(entry[field], value, `${field} of the new entry`);
-  }
+  assertIncludes(entry, expected, 'the new entry');
 }
 
 /**
@@ -143,10 +164,6 @@ function pick(object, fields) {
   return Object.fromEntries(fields.map((field) => [field, object?.[field]]));
 }
 
-function omit(object, fields) {
-  return Object.fromEntries(Object.entries(object).filter(([field]) => !fields.includes(field)));
-}
-
 async function assertGone(api, id) {
   await assert.rejects(() => api.get(id, { account_id }), Cloudflare.NotFoundError);
 }
@@ -158,707 +175,207 @@ async function deleteAndCheck(api, id) {
   await assertGone(api, id);
 }
 
-/**
- * The batch pattern shared by the groups that have one: first 13 posts, then one request
- * using all four lists (delete the 13th, patch `main`, replace the 1st, post one more).
- * Leaves MANY entries made from `seed` (the replaced one included); their ids go in ctx.many.
- */
-async function batchScenario(api, ctx, { seed, patch, put, post, checkPatched, checkPut }) {
-  const seeded = range(MANY + 1).map(seed);
-  const first = await api.batch({ account_id, deletes: [], patches: [], puts: [], posts: seeded });
-  assert.deepEqual(
-    [first.deletes, first.patches, first.puts],
-    [[], [], []],
-    'only posts in the first batch',
-  );
-  assert.equal(first.posts.length, seeded.length);
-  first.posts.forEach((entry, i) => assertNewEntry(entry, seeded[i]));
-  assert.equal(new Set(ids(first.posts)).size, seeded.length);
+// --- The steps every group shares, driven by its plan ------------------------------------
+//
+// ctx.main is the entry made from seeds[0]; ctx.made holds {n, id} of each entry the list
+// step pages through, n placing it in the order; ctx.changed, the ids `change` went to.
 
-  const [replaced, ...rest] = first.posts;
-  const dropped = rest.pop();
-  const second = await api.batch({
-    account_id,
-    deletes: [{ id: dropped.id }],
-    patches: [{ id: ctx.main.id, ...patch }],
-    puts: [{ id: replaced.id, ...put }],
-    posts: [post],
-  });
-  assert.deepEqual(second.deletes, [{ id: dropped.id }]);
-  assert.equal(second.patches.length, 1);
-  assert.equal(second.patches[0].id, ctx.main.id);
-  checkPatched(second.patches[0]);
-  assert.equal(second.puts.length, 1);
-  assert.equal(second.puts[0].id, replaced.id);
-  checkPut(second.puts[0]);
-  assert.equal(second.posts.length, 1);
-  assertNewEntry(second.posts[0], post);
-  await assertGone(api, dropped.id);
-  ctx.main = second.patches[0];
-  ctx.posted = second.posts[0];
-  ctx.many = [replaced.id, ...ids(rest)];
-  assert.equal(ctx.many.length, MANY);
+async function makeEntry(api, ctx, n, body) {
+  const entry = await api.create({ account_id, ...body });
+  assertNewEntry(entry, body);
+  ctx.made.push({ n, id: entry.id });
+  return entry;
 }
 
-// --- Scenarios: one step per SDK method, in the order they run ---------------------------
+/**
+ * The seeds after the first in one batch of posts, then one batch with each operation the
+ * server's batch takes: delete the last seed, patch the second with `change`, replace the
+ * first with `put`, post `post`. Every result holds what was sent.
+ */
+async function batchStep(api, ctx, plan) {
+  // The server requires each list it takes, empty or not.
+  const lists = (given) => Object.fromEntries(plan.batch.map((op) => [op, given[op] ?? []]));
+  const bodies = plan.seeds.slice(1);
+  const first = await api.batch({ account_id, ...lists({ posts: bodies }) });
+  assert.deepEqual({ ...first, posts: [] }, lists({}), 'only posts in the first batch');
+  assert.equal(first.posts.length, bodies.length);
+  first.posts.forEach((entry, i) => assertNewEntry(entry, bodies[i]));
+  ctx.made.push(...first.posts.map((entry, i) => ({ n: i + 1, id: entry.id })));
+  ctx.seeded = true;
 
-const policy = (fields) => ({
-  is_acceptable_sender: false,
-  is_exempt_recipient: false,
-  is_regex: false,
-  is_trusted_sender: false,
-  verify_sender: false,
-  ...fields,
-});
+  const [replaced, patched] = first.posts;
+  const dropped = first.posts.at(-1);
+  const sent = {
+    deletes: [{ id: dropped.id }],
+    patches: [{ id: patched.id, ...plan.change }],
+    puts: [{ id: replaced.id, ...plan.put.body }],
+    posts: [plan.post.body],
+  };
+  const second = await api.batch({ account_id, ...lists(sent) });
+  // Past the result checks, what each operation means for the list step.
+  const applied = {
+    deletes: async () => {
+      assert.deepEqual(second.deletes, sent.deletes);
+      await assertGone(api, dropped.id);
+      ctx.made = ctx.made.filter((entry) => entry.id !== dropped.id);
+    },
+    patches: () => {
+      assertIncludes(second.patches[0], { ...bodies[1], ...plan.change }, 'the patched entry');
+      ctx.changed.push(patched.id);
+    },
+    puts: () => {
+      // A put that leaves out the sorted field (a domain's name) keeps the entry's place.
+      if (plan.order in plan.put.body) ctx.made.find(({ id }) => id === replaced.id).n = plan.put.n;
+    },
+    posts: () => {
+      assertNewEntry(second.posts[0], plan.post.body);
+      ctx.made.push({ n: plan.post.n, id: second.posts[0].id });
+    },
+  };
+  for (const op of plan.batch) {
+    assert.equal(second[op].length, 1, `${op} in the second batch`);
+    assertIncludes(second[op][0], sent[op][0], `the ${op} result`);
+    await applied[op]();
+  }
+}
 
-const domainBody = (domain, fields = {}) => ({
-  domain,
-  allowed_delivery_modes: ['DIRECT'],
-  drop_dispositions: ['MALICIOUS', 'SPAM'],
-  ip_restrictions: [],
-  regions: ['GLOBAL'],
-  ...fields,
-});
+/**
+ * Auto-pagination over MANY entries by the plan's order, which must be the order of their n;
+ * then the filter, which selects exactly the entries made from its bodies.
+ */
+async function listStep(api, ctx, plan) {
+  if (!ctx.seeded) {
+    // No batch step made the other seeds.
+    for (const [n, body] of plan.seeds.entries()) if (n > 0) await makeEntry(api, ctx, n, body);
+  }
+  assert.equal(ctx.made.length, MANY, 'entries to list');
+  ctx.listed = await paginate(api, { order: plan.order }, MANY);
+  const byN = [...ctx.made].sort((a, b) => a.n - b.n);
+  assert.deepEqual(ids(ctx.listed), ids(byN), `order=${plan.order} across pages`);
+  if (!plan.filter) return;
+  const selected = [];
+  for (const body of plan.filter.bodies) {
+    selected.push((await api.create({ account_id, ...body })).id);
+  }
+  const found = await collect(api.list({ account_id, ...plan.filter.query }));
+  assert.deepEqual(ids(found), selected, `list(${JSON.stringify(plan.filter.query)})`);
+}
 
-const scenarios = {
-  allowPolicies: [
-    [
-      'create',
-      async (api, ctx) => {
-        const body = policy({
-          pattern: 'boss@partner.example',
-          pattern_type: 'EMAIL',
-          is_trusted_sender: true,
-          verify_sender: true,
-          comments: 'supplier',
-        });
-        ctx.main = await api.create({ account_id, ...body });
-        assertNewEntry(ctx.main, body);
-        assert.equal(ctx.main.is_sender, true, 'deprecated alias echoes is_trusted_sender');
-      },
-    ],
-    [
-      'get',
-      async (api, ctx) => {
-        assert.deepEqual(await api.get(ctx.main.id, { account_id }), ctx.main);
-      },
-    ],
-    [
-      'edit',
-      async (api, ctx) => {
-        const edited = await api.edit(ctx.main.id, {
-          account_id,
-          comments: 'supplier, reviewed',
-          verify_sender: false,
-        });
-        assert.deepEqual(
-          pick(edited, ['id', 'pattern', 'is_trusted_sender', 'verify_sender', 'comments']),
-          {
-            id: ctx.main.id,
-            pattern: 'boss@partner.example',
-            is_trusted_sender: true,
-            verify_sender: false,
-            comments: 'supplier, reviewed',
-          },
-        );
-        ctx.main = edited;
-      },
-    ],
-    [
-      'batch',
-      async (api, ctx) => {
-        await batchScenario(api, ctx, {
-          seed: (i) =>
-            policy({ pattern: `203.0.113.${i}`, pattern_type: 'IP', is_acceptable_sender: true }),
-          patch: { comments: 'patched in a batch' },
-          put: policy({
-            pattern: '203.0.113.100',
-            pattern_type: 'IP',
-            is_acceptable_sender: true,
-            comments: 'replaced',
-          }),
-          post: policy({
-            pattern: 'newsletter@partner.example',
-            pattern_type: 'EMAIL',
-            is_acceptable_sender: true,
-          }),
-          checkPatched: (entry) => {
-            assert.equal(entry.comments, 'patched in a batch');
-            assert.equal(entry.is_trusted_sender, true, 'a patch leaves other fields');
-          },
-          checkPut: (entry) => {
-            assert.deepEqual(pick(entry, ['pattern', 'comments', 'is_acceptable_sender']), {
-              pattern: '203.0.113.100',
-              comments: 'replaced',
-              is_acceptable_sender: true,
-            });
-          },
-        });
-      },
-    ],
-    [
-      'list',
-      async (api, ctx) => {
-        const ips = await paginate(api, { pattern_type: 'IP' }, MANY);
-        assert.deepEqual(sorted(ids(ips)), sorted(ctx.many));
-        assert.ok(ips.every((entry) => entry.pattern_type === 'IP'));
-        const trusted = await collect(api.list({ account_id, is_trusted_sender: true }));
-        assert.deepEqual(ids(trusted), [ctx.main.id]);
-        const found = await collect(api.list({ account_id, search: 'newsletter' }));
-        assert.deepEqual(ids(found), [ctx.posted.id]);
-        const exact = await collect(api.list({ account_id, pattern: '203.0.113.100' }));
-        assert.deepEqual(ids(exact), [ctx.many[0]]);
-      },
-    ],
-    ['delete', async (api, ctx) => deleteAndCheck(api, ctx.main.id)],
-  ],
-
-  blockSenders: [
-    [
-      'create',
-      async (api, ctx) => {
-        const body = {
-          pattern: 'spam@evil.example',
-          pattern_type: 'EMAIL',
-          is_regex: false,
-          comments: 'phishing',
-        };
-        ctx.main = await api.create({ account_id, ...body });
-        assertNewEntry(ctx.main, body);
-      },
-    ],
-    [
-      'get',
-      async (api, ctx) => {
-        assert.deepEqual(await api.get(ctx.main.id, { account_id }), ctx.main);
-      },
-    ],
-    [
-      'edit',
-      async (api, ctx) => {
-        const edited = await api.edit(ctx.main.id, { account_id, comments: 'phishing wave' });
-        assert.deepEqual(pick(edited, ['id', 'pattern', 'pattern_type', 'comments']), {
-          id: ctx.main.id,
-          pattern: 'spam@evil.example',
-          pattern_type: 'EMAIL',
-          comments: 'phishing wave',
-        });
-        ctx.main = edited;
-      },
-    ],
-    [
-      'batch',
-      async (api, ctx) => {
-        await batchScenario(api, ctx, {
-          seed: (i) => ({ pattern: `198.51.100.${i}`, pattern_type: 'IP', is_regex: false }),
-          patch: { comments: 'patched in a batch' },
-          put: {
-            pattern: '198.51.100.200',
-            pattern_type: 'IP',
-            is_regex: false,
-            comments: 'replaced',
-          },
-          post: { pattern: '.*@spam\\.example', pattern_type: 'EMAIL', is_regex: true },
-          checkPatched: (entry) => {
-            assert.deepEqual(pick(entry, ['pattern', 'comments']), {
-              pattern: 'spam@evil.example',
-              comments: 'patched in a batch',
-            });
-          },
-          checkPut: (entry) => {
-            assert.deepEqual(pick(entry, ['pattern', 'pattern_type', 'comments']), {
-              pattern: '198.51.100.200',
-              pattern_type: 'IP',
-              comments: 'replaced',
-            });
-          },
-        });
-      },
-    ],
-    [
-      'list',
-      async (api, ctx) => {
-        const ips = await paginate(api, { pattern_type: 'IP' }, MANY);
-        assert.deepEqual(sorted(ids(ips)), sorted(ctx.many));
-        const exact = await collect(api.list({ account_id, pattern: 'spam@evil.example' }));
-        assert.deepEqual(ids(exact), [ctx.main.id]);
-        const found = await collect(api.list({ account_id, search: 'EVIL' }));
-        assert.deepEqual(ids(found), [ctx.main.id]);
-      },
-    ],
-    ['delete', async (api, ctx) => deleteAndCheck(api, ctx.main.id)],
-  ],
-
-  contentPolicies: [
-    [
-      'create',
-      async (api, ctx) => {
-        const body = {
-          name: 'Wire transfer lure',
-          pattern: 'wire\\s+transfer',
-          targets: ['SUBJECT', 'BODY'],
-          enabled: true,
-          notes: 'finance',
-        };
-        ctx.main = await api.create({ account_id, ...body });
-        assertNewEntry(ctx.main, body);
-        assert.equal(ctx.main.pattern, body.pattern);
-      },
-    ],
-    [
-      'get',
-      async (api, ctx) => {
-        assert.deepEqual(await api.get(ctx.main.id, { account_id }), ctx.main);
-      },
-    ],
-    [
-      'edit',
-      async (api, ctx) => {
-        const edited = await api.edit(ctx.main.id, {
-          account_id,
-          enabled: false,
-          targets: ['BODY'],
-        });
-        assert.deepEqual(pick(edited, ['id', 'name', 'enabled', 'targets', 'notes']), {
-          id: ctx.main.id,
-          name: 'Wire transfer lure',
-          enabled: false,
-          targets: ['BODY'],
-          notes: 'finance',
-        });
-        ctx.main = edited;
-      },
-    ],
-    [
-      'batch',
-      async (api, ctx) => {
-        await batchScenario(api, ctx, {
-          seed: (i) => ({
-            name: `Lure ${pad(i)}`,
-            pattern: `lure-${i}\\b`,
-            targets: ['SUBJECT'],
-            enabled: true,
-          }),
-          patch: { notes: 'patched in a batch' },
-          put: { name: 'Lure replaced', pattern: 'replaced', targets: ['BODY'], enabled: true },
-          post: {
-            name: 'Gift cards',
-            pattern: 'gift\\s+cards?',
-            targets: ['BODY'],
-            enabled: false,
-          },
-          checkPatched: (entry) => {
-            assert.deepEqual(pick(entry, ['name', 'enabled', 'notes']), {
-              name: 'Wire transfer lure',
-              enabled: false,
-              notes: 'patched in a batch',
-            });
-          },
-          checkPut: (entry) => {
-            assert.deepEqual(pick(entry, ['name', 'pattern', 'targets', 'enabled']), {
-              name: 'Lure replaced',
-              pattern: 'replaced',
-              targets: ['BODY'],
-              enabled: true,
-            });
-          },
-        });
-      },
-    ],
-    [
-      'list',
-      async (api, ctx) => {
-        const enabled = await paginate(api, { enabled: true, order: 'name' }, MANY);
-        assert.deepEqual(sorted(ids(enabled)), sorted(ctx.many));
-        const names = enabled.map((entry) => entry.name);
-        assert.deepEqual(names, sorted(names), 'order=name holds across pages');
-        const named = await collect(api.list({ account_id, name: 'Wire transfer lure' }));
-        assert.deepEqual(ids(named), [ctx.main.id]);
-        const found = await collect(api.list({ account_id, search: 'gift' }));
-        assert.deepEqual(ids(found), [ctx.posted.id]);
-      },
-    ],
-    ['delete', async (api, ctx) => deleteAndCheck(api, ctx.main.id)],
-  ],
-
-  domains: [
-    [
-      'create',
-      async (api, ctx) => {
-        const body = domainBody('ours.example', { lookback_hops: 2 });
-        ctx.main = await api.create({ account_id, ...body });
-        assertNewEntry(ctx.main, body);
-        assert.equal(ctx.main.status, 'ACTIVE');
-      },
-    ],
-    [
-      'get',
-      async (api, ctx) => {
-        assert.deepEqual(await api.get(ctx.main.id, { account_id }), ctx.main);
-      },
-    ],
-    [
-      'edit',
-      async (api, ctx) => {
-        const edited = await api.edit(ctx.main.id, { account_id, require_tls_inbound: true });
-        assert.deepEqual(pick(edited, ['id', 'domain', 'lookback_hops', 'require_tls_inbound']), {
-          id: ctx.main.id,
-          domain: 'ours.example',
-          lookback_hops: 2,
-          require_tls_inbound: true,
-        });
-        ctx.main = edited;
-      },
-    ],
-    [
-      'update',
-      async (api, ctx) => {
-        // PUT: a full replacement, so what is left out (require_tls_inbound) is reset.
-        const replaced = await api.update(ctx.main.id, {
-          account_id,
-          allowed_delivery_modes: ['BCC'],
-          drop_dispositions: [],
-          ip_restrictions: ['198.51.100.0/24'],
-          regions: ['US'],
-        });
-        assert.deepEqual(
-          pick(replaced, [
-            'id',
-            'domain',
-            'allowed_delivery_modes',
-            'drop_dispositions',
-            'ip_restrictions',
-            'regions',
-            'require_tls_inbound',
-          ]),
-          {
-            id: ctx.main.id,
-            domain: 'ours.example',
-            allowed_delivery_modes: ['BCC'],
-            drop_dispositions: [],
-            ip_restrictions: ['198.51.100.0/24'],
-            regions: ['US'],
-            require_tls_inbound: false,
-          },
-        );
-        ctx.main = replaced;
-      },
-    ],
-    [
-      'batch',
-      async (api, ctx) => {
-        await batchScenario(api, ctx, {
-          seed: (i) => domainBody(`d${pad(i)}.example`),
-          patch: { lookback_hops: 5 },
-          put: {
-            allowed_delivery_modes: ['DIRECT'],
-            drop_dispositions: ['SPAM'],
-            ip_restrictions: [],
-            regions: ['DE'],
-          },
-          post: domainBody('bcc.example', { allowed_delivery_modes: ['BCC'] }),
-          checkPatched: (entry) => {
-            assert.deepEqual(pick(entry, ['domain', 'lookback_hops', 'allowed_delivery_modes']), {
-              domain: 'ours.example',
-              lookback_hops: 5,
-              allowed_delivery_modes: ['BCC'],
-            });
-          },
-          checkPut: (entry) => {
-            assert.deepEqual(pick(entry, ['domain', 'drop_dispositions', 'regions']), {
-              domain: 'd01.example',
-              drop_dispositions: ['SPAM'],
-              regions: ['DE'],
-            });
-          },
-        });
-      },
-    ],
-    [
-      'list',
-      async (api, ctx) => {
-        const direct = await paginate(api, { allowed_delivery_mode: 'DIRECT' }, MANY);
-        assert.deepEqual(sorted(ids(direct)), sorted(ctx.many));
-        const bcc = await collect(api.list({ account_id, allowed_delivery_mode: 'BCC' }));
-        assert.deepEqual(sorted(ids(bcc)), sorted([ctx.main.id, ctx.posted.id]));
-        // An array query parameter: the SDK repeats the key.
-        const picked = await collect(
-          api.list({ account_id, domain: ['d03.example', 'd04.example'], order: 'domain' }),
-        );
-        assert.deepEqual(
-          picked.map((entry) => entry.domain),
-          ['d03.example', 'd04.example'],
-        );
-      },
-    ],
-    [
-      'bulkDelete',
-      async (api, ctx) => {
-        // The SDK sends no body, and the endpoint needs the list of ids in it.
-        await assert.rejects(
-          () => collect(api.bulkDelete({ account_id })),
-          Cloudflare.BadRequestError,
-        );
-        await api.get(ctx.posted.id, { account_id }); // still there
-        // The ids go in as a request option; the SDK sends them as the JSON body.
-        const removed = await collect(
-          api.bulkDelete({ account_id }, { body: [{ id: ctx.posted.id }] }),
-        );
-        assert.deepEqual(removed, [{ id: ctx.posted.id }]);
-        await assertGone(api, ctx.posted.id);
-      },
-    ],
-    ['delete', async (api, ctx) => deleteAndCheck(api, ctx.main.id)],
-  ],
-
-  impersonationRegistry: [
-    [
-      'create',
-      async (api, ctx) => {
-        const body = {
-          email: 'ceo@ours.example',
-          name: 'Ann Lee',
-          is_email_regex: false,
-          comments: 'chief executive',
-        };
-        ctx.main = await api.create({ account_id, ...body });
-        assertNewEntry(ctx.main, { ...body, provenance: 'A1S_INTERNAL' });
-      },
-    ],
-    [
-      'get',
-      async (api, ctx) => {
-        assert.deepEqual(await api.get(ctx.main.id, { account_id }), ctx.main);
-      },
-    ],
-    [
-      'edit',
-      async (api, ctx) => {
-        const edited = await api.edit(ctx.main.id, { account_id, email: 'ann.lee@ours.example' });
-        assert.deepEqual(pick(edited, ['id', 'email', 'name', 'comments']), {
-          id: ctx.main.id,
-          email: 'ann.lee@ours.example',
-          name: 'Ann Lee',
-          comments: 'chief executive',
-        });
-        ctx.main = edited;
-      },
-    ],
-    [
-      'list',
-      async (api, ctx) => {
-        for (const i of range(MANY - 1)) {
-          await api.create({
-            account_id,
-            email: `staff${pad(i)}@ours.example`,
-            name: `Staff ${pad(i)}`,
-            is_email_regex: false,
-          });
-        }
-        const all = await paginate(api, { order: 'name', direction: 'desc' }, MANY);
-        const names = all.map((entry) => entry.name);
-        assert.deepEqual(names, sorted(names).reverse(), 'order=name desc across pages');
-        assert.equal(names.at(-1), 'Ann Lee');
-        const found = await collect(api.list({ account_id, search: 'ann.lee' }));
-        assert.deepEqual(ids(found), [ctx.main.id]);
-        const internal = await collect(api.list({ account_id, provenance: 'A1S_INTERNAL' }));
-        assert.equal(internal.length, MANY);
-      },
-    ],
-    ['delete', async (api, ctx) => deleteAndCheck(api, ctx.main.id)],
-  ],
-
-  sendingDomainRestrictions: [
-    [
-      'create',
-      async (api, ctx) => {
-        const body = {
-          domain: 'bank.example',
-          exclude: ['legacy.bank.example'],
-          comments: 'TLS only',
-        };
-        ctx.main = await api.create({ account_id, ...body });
-        assertNewEntry(ctx.main, body);
-      },
-    ],
-    [
-      'get',
-      async (api, ctx) => {
-        assert.deepEqual(await api.get(ctx.main.id, { account_id }), ctx.main);
-      },
-    ],
-    [
-      'edit',
-      async (api, ctx) => {
-        const edited = await api.edit(ctx.main.id, { account_id, exclude: [] });
-        assert.deepEqual(pick(edited, ['id', 'domain', 'exclude', 'comments']), {
-          id: ctx.main.id,
-          domain: 'bank.example',
-          exclude: [],
-          comments: 'TLS only',
-        });
-        ctx.main = edited;
-      },
-    ],
-    [
-      'list',
-      async (api, ctx) => {
-        for (const i of range(MANY - 1)) {
-          await api.create({ account_id, domain: `partner${pad(i)}.example`, exclude: [] });
-        }
-        const all = await paginate(api, { order: 'domain', direction: 'asc' }, MANY);
-        const domains = all.map((entry) => entry.domain);
-        assert.deepEqual(domains, sorted(domains), 'order=domain across pages');
-        assert.equal(domains[0], 'bank.example');
-        const found = await collect(api.list({ account_id, search: 'bank' }));
-        assert.deepEqual(ids(found), [ctx.main.id]);
-      },
-    ],
-    ['delete', async (api, ctx) => deleteAndCheck(api, ctx.main.id)],
-  ],
-
-  trustedDomains: [
-    [
-      'create',
-      async (api, ctx) => {
-        const body = {
-          pattern: 'Partner.Example',
-          is_recent: false,
-          is_regex: false,
-          is_similarity: false,
-          comments: 'partner',
-        };
-        ctx.main = await api.create({ account_id, ...body });
-        assertNewEntry(ctx.main, omit(body, ['pattern']));
-        assert.equal(ctx.main.pattern, 'partner.example', 'a domain is stored in lower case');
-      },
-    ],
-    [
-      'get',
-      async (api, ctx) => {
-        assert.deepEqual(await api.get(ctx.main.id, { account_id }), ctx.main);
-      },
-    ],
-    [
-      'edit',
-      async (api, ctx) => {
-        const edited = await api.edit(ctx.main.id, { account_id, is_similarity: true });
-        assert.deepEqual(pick(edited, ['id', 'pattern', 'is_similarity', 'is_recent']), {
-          id: ctx.main.id,
-          pattern: 'partner.example',
-          is_similarity: true,
-          is_recent: false,
-        });
-        ctx.main = edited;
-      },
-    ],
-    [
-      'batch',
-      async (api, ctx) => {
-        await batchScenario(api, ctx, {
-          seed: (i) => ({
-            pattern: `t${pad(i)}.example`,
-            is_recent: true,
-            is_regex: false,
-            is_similarity: false,
-          }),
-          patch: { comments: 'patched in a batch' },
-          put: {
-            pattern: 'replaced.example',
-            is_recent: true,
-            is_regex: false,
-            is_similarity: false,
-          },
-          post: {
-            pattern: '.*\\.lookalike\\.example',
-            is_recent: false,
-            is_regex: true,
-            is_similarity: true,
-          },
-          checkPatched: (entry) => {
-            assert.deepEqual(pick(entry, ['pattern', 'is_similarity', 'comments']), {
-              pattern: 'partner.example',
-              is_similarity: true,
-              comments: 'patched in a batch',
-            });
-          },
-          checkPut: (entry) => {
-            assert.deepEqual(pick(entry, ['pattern', 'is_recent']), {
-              pattern: 'replaced.example',
-              is_recent: true,
-            });
-          },
-        });
-      },
-    ],
-    [
-      'list',
-      async (api, ctx) => {
-        const recent = await paginate(api, { is_recent: true }, MANY);
-        assert.deepEqual(sorted(ids(recent)), sorted(ctx.many));
-        const similar = await collect(
-          api.list({ account_id, is_similarity: true, order: 'pattern' }),
-        );
-        assert.deepEqual(
-          similar.map((entry) => entry.pattern),
-          ['.*\\.lookalike\\.example', 'partner.example'],
-        );
-        const exact = await collect(api.list({ account_id, pattern: 'replaced.example' }));
-        assert.deepEqual(ids(exact), [ctx.many[0]]);
-      },
-    ],
-    ['delete', async (api, ctx) => deleteAndCheck(api, ctx.main.id)],
-  ],
-
-  urlIgnorePatterns: [
-    [
-      'create',
-      async (api, ctx) => {
-        const body = { pattern: 'https://intranet\\.ours\\.example/.*', comments: 'intranet' };
-        ctx.main = await api.create({ account_id, ...body });
-        assertNewEntry(ctx.main, body);
-      },
-    ],
-    [
-      'get',
-      async (api, ctx) => {
-        assert.deepEqual(await api.get(ctx.main.id, { account_id }), ctx.main);
-      },
-    ],
-    [
-      'edit',
-      async (api, ctx) => {
-        const edited = await api.edit(ctx.main.id, { account_id, comments: 'intranet links' });
-        assert.deepEqual(pick(edited, ['id', 'pattern', 'comments']), {
-          id: ctx.main.id,
-          pattern: 'https://intranet\\.ours\\.example/.*',
-          comments: 'intranet links',
-        });
-        ctx.main = edited;
-      },
-    ],
-    [
-      'list',
-      async (api, ctx) => {
-        const made = [ctx.main.id];
-        for (const i of range(MANY - 1)) {
-          const pattern = `https://cdn${pad(i)}\\.example/.*`;
-          const entry = await api.create({ account_id, pattern });
-          made.push(entry.id);
-        }
-        const all = await paginate(api, {}, MANY);
-        assert.deepEqual(sorted(ids(all)), sorted(made));
-      },
-    ],
-    ['delete', async (api, ctx) => deleteAndCheck(api, ctx.main.id)],
-  ],
+// In the order they run; a group's own methods run just before the delete (see stepsOf).
+const sharedSteps = {
+  async create(api, ctx, plan) {
+    ctx.made = [];
+    ctx.changed = [];
+    ctx.main = ctx.created = await makeEntry(api, ctx, 0, plan.seeds[0]);
+  },
+  async get(api, ctx) {
+    assert.deepEqual(await api.get(ctx.main.id, { account_id }), ctx.main);
+  },
+  async edit(api, ctx, plan) {
+    const edited = await api.edit(ctx.main.id, { account_id, ...plan.change });
+    // The change comes back, and the rest of the body as it was.
+    assertIncludes(edited, { ...plan.seeds[0], ...plan.change, id: ctx.main.id }, 'the edit');
+    ctx.main = edited;
+    ctx.changed.push(edited.id);
+  },
+  batch: batchStep,
+  list: listStep,
+  async delete(api, ctx) {
+    await deleteAndCheck(api, ctx.main.id);
+  },
 };
+
+// --- What only some groups have: a check run after the shared step of the same name, or a
+// step of its own for a method the shared steps do not cover -------------------------------
+
+const particular = {
+  allowPolicies: {
+    async create(api, ctx) {
+      assert.equal(ctx.main.is_sender, ctx.main.is_trusted_sender, 'deprecated alias is_sender');
+    },
+    async list(api, ctx, plan) {
+      // search looks in the comments too, whatever the case.
+      const search = plan.change.comments.toUpperCase();
+      assert.deepEqual(ids(await collect(api.list({ account_id, search }))), ctx.changed);
+    },
+  },
+
+  domains: {
+    async create(api, ctx) {
+      assert.equal(ctx.main.status, 'ACTIVE');
+    },
+    async list(api, ctx) {
+      // An array query parameter: the SDK repeats the key.
+      const domain = ctx.listed.slice(3, 5).map((entry) => entry.domain);
+      const picked = await collect(api.list({ account_id, domain, order: 'domain' }));
+      assert.deepEqual(picked.map((entry) => entry.domain), domain);
+    },
+    async update(api, ctx, plan) {
+      // PUT replaces the whole entry: what it leaves out (here the edit's change) is reset.
+      const changed = Object.keys(plan.change);
+      assert.notDeepEqual(pick(ctx.main, changed), pick(ctx.created, changed));
+      const replaced = await api.update(ctx.main.id, { account_id, ...plan.put.body });
+      const kept = pick(ctx.created, ['id', 'domain', ...changed]);
+      assertIncludes(replaced, { ...plan.put.body, ...kept }, 'the replaced entry');
+      ctx.main = replaced;
+    },
+    async bulkDelete(api, ctx) {
+      const { id } = ctx.made.find((entry) => entry.id !== ctx.main.id);
+      // The SDK sends no body, and the endpoint needs the list of ids in it.
+      await assert.rejects(
+        () => collect(api.bulkDelete({ account_id })),
+        Cloudflare.BadRequestError,
+      );
+      await api.get(id, { account_id }); // still there
+      // The ids go in as a request option; the SDK sends them as the JSON body.
+      assert.deepEqual(await collect(api.bulkDelete({ account_id }, { body: [{ id }] })), [{ id }]);
+      await assertGone(api, id);
+    },
+  },
+
+  impersonationRegistry: {
+    async create(api, ctx) {
+      assert.equal(ctx.main.provenance, 'A1S_INTERNAL', 'provenance of an entry the API made');
+    },
+  },
+
+  trustedDomains: {
+    async create(api, ctx, plan) {
+      const entry = await api.create({ account_id, ...plan.seeds[0], pattern: 'Partner.Example' });
+      assert.equal(entry.pattern, 'partner.example', 'a domain is stored in lower case');
+      await deleteAndCheck(api, entry.id); // the list step counts the entries
+    },
+  },
+};
+
+/**
+ * A group's steps in order: the shared ones (batch where the SDK group has it), each followed
+ * by the group's own check of that method, and the group's own methods before the delete.
+ */
+function stepsOf(group, methods) {
+  const own = particular[group] ?? {};
+  const shared = Object.keys(sharedSteps).filter(
+    (method) => method !== 'batch' || methods.includes('batch'),
+  );
+  const extra = Object.keys(own).filter((method) => !shared.includes(method));
+  const order = [...shared.filter((method) => method !== 'delete'), ...extra, 'delete'];
+  return order.map((method) => [
+    method,
+    async (api, ctx, plan) => {
+      await sharedSteps[method]?.(api, ctx, plan);
+      await own[method]?.(api, ctx, plan);
+    },
+  ]);
+}
 
 // --- Running -------------------------------------------------------------------------------
 
 /** Every SDK method has a step and every step names an SDK method; else, what is off. */
-function coverageProblems(offered) {
+function coverageProblems(offered, scenarios) {
   const problems = [];
+  for (const group of Object.keys(particular)) {
+    if (!plans[group]) problems.push(`steps of its own for ${group}, which has no plan`);
+  }
   for (const group of new Set([...Object.keys(offered), ...Object.keys(scenarios)])) {
     const methods = offered[group];
     const steps = (scenarios[group] ?? []).map(([method]) => method);
@@ -867,7 +384,7 @@ function coverageProblems(offered) {
       continue;
     }
     if (!scenarios[group]) {
-      problems.push(`no scenario for the SDK group ${group} (${methods.join(', ')})`);
+      problems.push(`no plan for the SDK group ${group} (${methods.join(', ')})`);
       continue;
     }
     for (const method of methods) {
@@ -909,7 +426,10 @@ function describe(error) {
 async function main() {
   const settings = client.emailSecurity.settings;
   const offered = sdkGroups(settings);
-  const problems = coverageProblems(offered);
+  const scenarios = Object.fromEntries(
+    Object.keys(plans).map((group) => [group, stepsOf(group, offered[group] ?? [])]),
+  );
+  const problems = coverageProblems(offered, scenarios);
   if (problems.length) {
     throw new Error(`scenarios do not match the SDK:\n  ${problems.join('\n  ')}`);
   }
@@ -924,7 +444,7 @@ async function main() {
       const before = requests.length;
       try {
         called.delete(method);
-        await step(api, ctx);
+        await step(api, ctx, plans[group]);
         assert.ok(called.has(method), `the scenario did not call ${method}`);
       } catch (error) {
         const last = requests.slice(before).at(-1);
