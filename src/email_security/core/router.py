@@ -3,9 +3,12 @@
 # No `from __future__ import annotations`: FastAPI reads these signatures at runtime and the
 # models in them are built per resource, inside `resource_router`.
 
+import re
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
 from email_security.auth.access import EditAccess, ReadAccess
@@ -22,7 +25,7 @@ from email_security.kit.db import Database
 from email_security.kit.envelope import Envelope, ListEnvelope, envelope_response
 from email_security.kit.errors import BadRequest
 from email_security.kit.fields import one_or_many
-from email_security.kit.openapi import ERROR_RESPONSES
+from email_security.kit.openapi import ERROR_RESPONSES, declared_request_body
 from email_security.kit.requests import StrictRoute
 
 
@@ -32,6 +35,41 @@ def item_id_param(resource: Resource) -> Any:
         str,
         Path(alias=resource.id_param, description=f"The {resource.title} id"),
     ]
+
+
+class EntryId(Convertor[str]):
+    """An id path segment (the subclasses say which words it never is)."""
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+def entry_id_not(reserved: Sequence[str]) -> EntryId:
+    """An id that is none of the collection's literal subpaths: `/batch` is the batch route
+    for every method, so a 405 there names the batch route's methods, not the item's."""
+    words = "|".join(re.escape(word) for word in reserved)
+    convertor = type("EntryIdNot", (EntryId,), {"regex": f"(?!(?:{words})(?:/|$))[^/]+"})
+    return convertor()
+
+
+def item_path_of(resource: Resource) -> str:
+    """`/{<id_param>}`, not matching the literal subpaths the resource has."""
+    reserved = ["batch"] if resource.batch_operations else []
+    if not reserved:
+        return "/{" + resource.id_param + "}"
+    name = "entry_id_not_" + "_".join(reserved)
+    register_url_convertor(name, entry_id_not(reserved))
+    return "/{" + f"{resource.id_param}:{name}" + "}"
+
+
+def bulk_delete_body() -> dict[str, Any]:
+    """The documented body of a bulk delete: 1 to MAX_BATCH {id} objects."""
+    items = {"$ref": f"#/components/schemas/{IdRef.__name__}"}
+    array = {"type": "array", "items": items, "minItems": 1, "maxItems": MAX_BATCH}
+    return {"required": True, "content": {"application/json": {"schema": array}}}
 
 
 def resource_router(resource: Resource, database: Database, write: SettingsWriter) -> APIRouter:
@@ -50,7 +88,7 @@ def resource_router(resource: Resource, database: Database, write: SettingsWrite
     CreateBody = one_or_many(Create, MAX_BATCH) if resource.create_accepts_list else Create
     CreatedOut = Out | list[Out] if resource.create_accepts_list else Out
     ItemId = item_id_param(resource)
-    item_path = "/{" + resource.id_param + "}"
+    item_path = item_path_of(resource)
 
     @router.get(
         "",
@@ -157,6 +195,9 @@ def resource_router(resource: Resource, database: Database, write: SettingsWrite
             response_model=Envelope[list[DeletedId]],
             responses=ERROR_RESPONSES,
             deprecated=True,
+            # Read as optional so that a missing body gets the message below; documented as
+            # what it must be.
+            openapi_extra=declared_request_body(bulk_delete_body()),
         )
         def bulk_delete(
             principal: EditAccess,

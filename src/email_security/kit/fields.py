@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import (
@@ -12,24 +13,28 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
     Tag,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 MAX_TEXT = 1024
+LINE_BREAKS = "\t\n\r"  # allowed in free text, not in a single line
 
 
 def _printable(value: str) -> str:
     # NUL cannot be stored by PostgreSQL and control characters have no place in a
     # pattern or a comment; refusing them keeps both databases and every client agreed.
     for char in value:
-        if unicodedata.category(char) == "Cc" and char not in "\t\n\r":
+        if _is_control(char) and char not in LINE_BREAKS:
             raise ValueError(f"must not contain control characters (found U+{ord(char):04X})")
     return value
 
 
 def _single_line(value: str) -> str:
-    if any(char in value for char in "\t\n\r"):
+    if any(char in value for char in LINE_BREAKS):
         raise ValueError("must be a single line")
     return value
 
@@ -40,6 +45,52 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) == "Cc"
+
+
+@dataclass(frozen=True)
+class Documented:
+    """JSON Schema keywords for a type, stating in the document what its validators check
+    (they stay the checks; this is only what clients, mocks and fuzzers read)."""
+
+    keywords: dict[str, Any]
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(core_schema), **self.keywords}
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self.keywords.items())))
+
+
+def _char_class(refused: set[str]) -> str:
+    """A regex class of every character but the refused ones, as ranges of \\uXXXX escapes
+    (which ECMA-262 and Python read alike)."""
+    ranges: list[list[int]] = []
+    for code in sorted(map(ord, refused)):
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return (
+        "[^" + "".join(f"\\u{a:04X}" + (f"-\\u{b:04X}" if b > a else "") for a, b in ranges) + "]"
+    )
+
+
+# Unicode has no control or space character past the BMP (a test checks every code point).
+_CONTROLS = {chr(code) for code in range(0x10000) if _is_control(chr(code))}
+_SPACES = {chr(code) for code in range(0x10000) if chr(code).isspace()}
+_TEXT_CHAR = _char_class(_CONTROLS - set(LINE_BREAKS))
+_LINE_CHAR = _char_class(_CONTROLS)
+_VISIBLE_CHAR = _char_class(_CONTROLS | _SPACES)
+# What _printable, _single_line and _not_blank let through.
+TEXT_PATTERN = f"^{_TEXT_CHAR}*$"
+LINE_PATTERN = f"^{_LINE_CHAR}*$"
+NAME_PATTERN = f"^{_LINE_CHAR}*{_VISIBLE_CHAR}{_LINE_CHAR}*$"
+
+
 def _distinct(values: list[Any]) -> list[Any]:
     for index, value in enumerate(values):
         if value in values[:index]:
@@ -48,18 +99,24 @@ def _distinct(values: list[Any]) -> list[Any]:
 
 
 # A list whose items may each appear once (refused otherwise, and documented so).
-Distinct = (AfterValidator(_distinct), Field(json_schema_extra={"uniqueItems": True}))
+Distinct = (AfterValidator(_distinct), Documented({"uniqueItems": True}))
 
-Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), AfterValidator(_printable)]
+Text = Annotated[
+    str,
+    StringConstraints(max_length=MAX_TEXT),
+    AfterValidator(_printable),
+    Documented({"pattern": TEXT_PATTERN}),
+]
 Comments = Text | None
 PatternText = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_TEXT),
     AfterValidator(_printable),
     AfterValidator(_single_line),
+    Documented({"pattern": LINE_PATTERN}),
 ]
 # A display name: one line of visible text.
-NameText = Annotated[PatternText, AfterValidator(_not_blank)]
+NameText = Annotated[PatternText, AfterValidator(_not_blank), Documented({"pattern": NAME_PATTERN})]
 
 
 class StrictInput(BaseModel):

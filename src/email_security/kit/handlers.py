@@ -72,21 +72,32 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _allowed_methods(request: Request, exc: StarletteHTTPException) -> str:
-    """Every method the document gives this path (Starlette names only one route's)."""
+    """Every method the document gives this path (Starlette names only one route's). Where a
+    literal template (`/batch`) and a parameter (`/{id}`) both fit, the literal one is the
+    path: ids never match a literal subpath."""
     segments = request.url.path.split("/")
 
-    def matches(template: str) -> bool:
+    def literal_parts(template: str) -> int:
+        """How many parts of the template are literal, or -1 if it does not fit the path."""
         parts = template.split("/")
-        return len(parts) == len(segments) and all(
-            part.startswith("{") or part == segment
-            for part, segment in zip(parts, segments, strict=True)
-        )
+        if len(parts) != len(segments):
+            return -1
+        literal = 0
+        for part, segment in zip(parts, segments, strict=True):
+            if not part.startswith("{"):
+                if part != segment:
+                    return -1
+                literal += 1
+        return literal
 
+    paths = request.app.openapi()["paths"]
+    fits = {template: literal_parts(template) for template in paths}
+    best = max(fits.values(), default=-1)
     methods = {
         method.upper()
-        for template, operations in request.app.openapi()["paths"].items()
-        if matches(template)
-        for method in operations
+        for template, literal in fits.items()
+        if literal >= 0 and literal == best
+        for method in paths[template]
     }
     return ", ".join(sorted(methods)) or (exc.headers or {}).get("Allow", "")
 

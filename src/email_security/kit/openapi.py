@@ -37,7 +37,8 @@ def install_openapi(
 
     - `components`: schemas of bodies the routes read by hand (and reference by name);
     - every operation on a path holding `secured_path_part` requiring `security`;
-    - no 422 anywhere: invalid input is a 400 in the envelope (ERROR_RESPONSES).
+    - no 422 anywhere: invalid input is a 400 in the envelope (ERROR_RESPONSES);
+    - a body declared with `declared_request_body` as the operation's whole body.
     """
 
     def openapi() -> dict[str, Any]:
@@ -58,10 +59,40 @@ def install_openapi(
             schema["components"]["securitySchemes"] = security_schemes
             for path, operations in schema.get("paths", {}).items():
                 for operation in operations.values():
+                    if DECLARED_BODY in operation:
+                        operation["requestBody"] = operation.pop(DECLARED_BODY)
                     operation.get("responses", {}).pop("422", None)
                     if secured_path_part in path:
                         operation["security"] = security
-            app.openapi_schema = schema
+            app.openapi_schema = integral_bounds_as_integers(schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# An operation's whole request body, where FastAPI would merge one declared as
+# `openapi_extra={"requestBody": ...}` into the one it infers from the handler's signature.
+DECLARED_BODY = "x-request-body"
+
+
+def declared_request_body(body: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` that documents `body` as the operation's request body, as it is."""
+    return {DECLARED_BODY: body}
+
+
+BOUNDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+
+
+def integral_bounds_as_integers(node: Any) -> Any:
+    """FastAPI's document model holds bounds as floats (`maximum: 20.0`); a whole one is
+    written as the integer it is, so that integer fields read as integers."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in BOUNDS and isinstance(value, float) and value.is_integer():
+                node[key] = int(value)
+            else:
+                integral_bounds_as_integers(value)
+    elif isinstance(node, list):
+        for item in node:
+            integral_bounds_as_integers(item)
+    return node

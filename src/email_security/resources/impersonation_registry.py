@@ -31,7 +31,8 @@ DIRECTORY_FIELDS = (
     "directory_node_id",
     "external_directory_node_id",
 )
-DirectoryNumber = Annotated[int, Field(ge=0, le=2**63 - 1)]
+# Below 2**63, a bound a float states exactly (the document's numbers are floats).
+DirectoryNumber = Annotated[int, Field(ge=0, lt=2**63)]
 
 
 class ImpersonationEntry(SettingsRow, Base):
