@@ -8,7 +8,7 @@ PORT ?= 8787
 # Cases per API operation and database for `make fuzz` (`make test` runs 15).
 FUZZ_EXAMPLES ?= 200
 
-.PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-evaluate-request bench-http bench-listing bench-batch bench-profile load wrk
+.PHONY: install run test fuzz lint format clean fuzz-live bench-engine bench-engine-versus bench-evaluate-request bench-http bench-listing bench-batch bench-profile load wrk
 
 # The policy engine's hot modules, compiled with mypyc (the engine runs them only while
 # they match the sources; see src/email_security/engine/_speedups.py).
@@ -45,6 +45,11 @@ test: install
 fuzz: install
 	EMAIL_SECURITY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz.py \
 		-n auto -p no:cacheprovider $(PYTEST_ARGS)
+
+# schemathesis with every check (`st run --checks all`) against a live server, on SQLite and,
+# with EMAIL_SECURITY_TEST_POSTGRES_URL set, PostgreSQL.
+fuzz-live: install
+	$(BIN)/python tools/fuzz.py --examples $(FUZZ_EXAMPLES) $(FUZZ_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
