@@ -78,9 +78,8 @@ def fuzz_target(client: TestClient, database: Database) -> FuzzTarget:
 # The document does not depend on the database: it is read from an app that never connects
 # to its own; each test sends its requests to the `app` fixture (SQLite or PostgreSQL).
 _UNUSED_DATABASE = f"sqlite:///{Path(tempfile.gettempdir()) / 'never-opened.db'}"
-schema = schemathesis.openapi.from_asgi(
-    "/client/v4/openapi.json", create_app(Settings(database_url=_UNUSED_DATABASE))
-)
+_DOCUMENTED_APP = create_app(Settings(database_url=_UNUSED_DATABASE))
+schema = schemathesis.openapi.from_asgi("/client/v4/openapi.json", _DOCUMENTED_APP)
 schema.config.generation.update(max_examples=EXAMPLES, database="none")
 # Raw messages for the evaluate endpoint: whatever bytes Hypothesis makes, sent as they are.
 schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
@@ -163,7 +162,7 @@ def test_list_results_are_documented_as_lists(client: TestClient) -> None:
 
 def route_templates() -> list[tuple[str, list[str]]]:
     """Every path of the document under an account, with the methods it has."""
-    document = create_app(Settings(database_url=_UNUSED_DATABASE)).openapi()
+    document = _DOCUMENTED_APP.openapi()
     prefix = "/client/v4/accounts/{account_id}/email-security/"
     return [
         (path.removeprefix(prefix), sorted(method.upper() for method in operations))

@@ -1,4 +1,4 @@
-"""`make fuzz`: schemathesis with every check, against a live server, on SQLite and (when
+"""`make fuzz-live`: schemathesis with every check, against a live server, on SQLite and (when
 EMAIL_SECURITY_TEST_POSTGRES_URL is set) PostgreSQL.
 
 Each run migrates a fresh database, makes a token for one account, serves it on a free port
@@ -18,12 +18,16 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlalchemy
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the suite's helpers are beside it
+
+from tests.support import fresh_postgres_database  # noqa: E402
+
+from email_security.config import normalise_database_url  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ACCOUNT = "fuzz-account"
@@ -44,16 +48,8 @@ def fresh_database(kind: str, directory: Path) -> Iterator[str]:
     server = os.environ.get(POSTGRES_ENV)
     if not server:
         sys.exit(f"fuzz: {POSTGRES_ENV} is not set, so there is no PostgreSQL to fuzz")
-    name = f"fuzz_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sqlalchemy.make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with fresh_postgres_database(normalise_database_url(server)) as url:
+        yield url
 
 
 def cli(env: dict[str, str], *arguments: str) -> str:
