@@ -4,9 +4,10 @@ with valid and invalid input, on SQLite and PostgreSQL, authenticated as a fresh
 Each response must be documented (status code and content type), match its documented
 schema, never be a 5xx, and every error must be the Cloudflare failure envelope.
 
-The default run is bounded (DEFAULT_EXAMPLES per operation in the fuzzing phase, plus the
-schema-derived coverage cases) and derandomized, so it is the same every time. `make fuzz`
-runs longer: EMAIL_SECURITY_FUZZ_EXAMPLES (set from FUZZ_EXAMPLES) examples per operation.
+Every check of `st run --checks all` applies, as in `make fuzz` (a live server, longer); this
+run is bounded (DEFAULT_EXAMPLES per operation, or EMAIL_SECURITY_FUZZ_EXAMPLES) and
+derandomized, so it is the same every time; `make fuzz` adds the stateful phase, which
+follows the document's links.
 """
 
 from __future__ import annotations
@@ -17,35 +18,36 @@ import tempfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from email_security.app import create_app
 from email_security.config import Settings
 from email_security.kit.db import Database
 from tests.factories import allow_policy
+from tests.fuzz_hooks import positive_data_acceptance_beyond_schema
 from tests.resources.cases import CASES
 from tests.support import MISSING_ID, Account, Api, new_account, settings_operations
 
 EXAMPLES_ENV = "EMAIL_SECURITY_FUZZ_EXAMPLES"
 DEFAULT_EXAMPLES = 15
 EXAMPLES = int(os.environ.get(EXAMPLES_ENV) or DEFAULT_EXAMPLES)
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
+# Every check `st run --checks all` runs (as `make fuzz` does), positive-data acceptance
+# taken by the project's variant, which sets apart refusals of server-checked values.
+load_all_checks()
+EVERY_CHECK = [
+    check
+    for check in CHECKS.get_all()
+    if check is not positive_data_acceptance and not isinstance(check, type)
 ]
+assert positive_data_acceptance_beyond_schema in EVERY_CHECK
 
 SETTINGS = "/settings/"
 CASES_BY_NAME = {case.name: case for case in CASES}
@@ -103,8 +105,25 @@ def test_api_conforms_to_its_schema(
     case: schemathesis.Case, app: FastAPI, fuzz_target: FuzzTarget
 ) -> None:
     account = fuzz_target.api.account
+    # Real ids and credentials replace generated ones, except where the case is about them
+    # (an invalid path or Authorization header must stay so, to be refused).
+    mutated = mutated_locations(case)
+    headers = {} if "header" in mutated else {"Authorization": f"Bearer {account.token}"}
+    if "path" not in mutated:
+        real_path_parameters(case, fuzz_target)
+    response = case.call_and_validate(app=app, headers=headers, checks=EVERY_CHECK)
+    assert_cloudflare_failure_if_refused(response.status_code, response.json())
+
+
+def mutated_locations(case: schemathesis.Case) -> set[str]:
+    """Where a negative case was made invalid: "path", "header", "query", "body"."""
+    components = case.meta.components if case.meta else {}
+    return {location.value for location, info in components.items() if not info.mode.is_positive}
+
+
+def real_path_parameters(case: schemathesis.Case, fuzz_target: FuzzTarget) -> None:
     if "account_id" in (case.path_parameters or {}):
-        case.path_parameters["account_id"] = account.id
+        case.path_parameters["account_id"] = fuzz_target.api.account.id
     resource = case.path.partition(SETTINGS)[2].split("/")[0]
     for name, value in list((case.path_parameters or {}).items()):
         if name != "account_id" and resource in CASES_BY_NAME and _use_seeded(value):
@@ -112,11 +131,10 @@ def test_api_conforms_to_its_schema(
                 case.path_parameters[name] = fuzz_target.create(resource)
             else:
                 case.path_parameters[name] = fuzz_target.seeded[resource]
-    response = case.call_and_validate(
-        app=app, headers={"Authorization": f"Bearer {account.token}"}, checks=CHECKS
-    )
-    if response.status_code >= 400:
-        body = response.json()
+
+
+def assert_cloudflare_failure_if_refused(status: int, body: Any) -> None:
+    if status >= 400:
         assert body["success"] is False, body
         assert body["result"] is None, body
         assert body["messages"] == [], body

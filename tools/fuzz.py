@@ -1,9 +1,11 @@
-"""`make fuzz-live`: schemathesis with every check, against a live server, on SQLite and (when
+"""`make fuzz`: schemathesis with every check, against a live server, on SQLite and (when
 EMAIL_SECURITY_TEST_POSTGRES_URL is set) PostgreSQL.
 
 Each run migrates a fresh database, makes a token for one account, serves it on a free port
-and runs `st run --checks all` with that account pinned as `account_id`. The exit status is
-schemathesis's: 0 when no check failed on any database.
+and runs `st run --checks all` with that account pinned as `account_id`, positive-data
+acceptance taken by the project's variant (tests/fuzz_hooks.py: refusals of values the
+document marks as checked by the server are set apart by name and listed). The exit status
+is schemathesis's: 0 when no check failed on any database.
 
     python tools/fuzz.py [--examples N] [--database sqlite|postgres ...] [-- st options]
 """
@@ -30,6 +32,7 @@ from tests.support import fresh_postgres_database  # noqa: E402
 from email_security.config import normalise_database_url  # noqa: E402
 
 BIN = Path(sys.executable).parent
+HOOKS = ROOT / "tests" / "fuzz_hooks.py"
 ACCOUNT = "fuzz-account"
 POSTGRES_ENV = "EMAIL_SECURITY_TEST_POSTGRES_URL"
 
@@ -116,16 +119,22 @@ def fuzz(kind: str, examples: int, extra: list[str]) -> int:
                     f"{base}/client/v4/openapi.json",
                     "--checks",
                     "all",
+                    "--exclude-checks",
+                    "positive_data_acceptance",
                     "--max-examples",
                     str(examples),
+                    # One: with two threads, CPython 3.11's ast.parse (which Hypothesis
+                    # calls to describe a filter) fails now and then with "SystemError:
+                    # AST constructor recursion depth mismatch"; one is as fast here.
                     "--workers",
-                    "2",
+                    "1",
                     "--seed",
                     "1",
                     "--no-color",
                     *extra,
                 ]
-                return subprocess.run(command, env=env, cwd=directory, check=False).returncode
+                hooked = {**env, "SCHEMATHESIS_HOOKS": str(HOOKS), "PYTHONPATH": str(ROOT)}
+                return subprocess.run(command, env=hooked, cwd=directory, check=False).returncode
 
 
 def main() -> int:

@@ -384,7 +384,9 @@ class TestList:
     def test_bad_query_values_are_400(
         self, api: Api, case: ResourceCase, params: dict[str, Any]
     ) -> None:
-        assert_error(api.get(case.path, params=params), 400, next(iter(params)))
+        name = next(iter(params))
+        errors = assert_error(api.get(case.path, params=params), 400, name)
+        assert [error["source"] for error in errors] == [{"parameter": name}]
 
     def test_every_order_in_both_directions(self, api: Api, case: ResourceCase) -> None:
         made = create_many(api, case, [3, 1, 4, 0, 2])  # creation order is not name order

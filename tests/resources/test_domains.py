@@ -200,6 +200,9 @@ class TestCreate:
     def test_lookback_hops_bounds_are_accepted(self, api: Api, hops: int) -> None:
         assert create(api, lookback_hops=hops)["lookback_hops"] == hops
 
+    def test_lookback_hops_written_as_a_whole_float_is_that_integer(self, api: Api) -> None:
+        assert create(api, lookback_hops=3.0)["lookback_hops"] == 3
+
 
 class TestCreateValidation:
     @pytest.mark.parametrize(
@@ -223,7 +226,7 @@ class TestCreateValidation:
     def test_list_that_must_not_be_empty(self, api: Api, field: str) -> None:
         assert_error(api.post(PATH, json=protected_domain(**{field: []})), 400, field)
 
-    @pytest.mark.parametrize("hops", [0, 21, -1])
+    @pytest.mark.parametrize("hops", [0, 21, -1, 2.5, 21.0, True, "3"])
     def test_lookback_hops_out_of_range(self, api: Api, hops: int) -> None:
         response = api.post(PATH, json=protected_domain(lookback_hops=hops))
         assert_error(response, 400, "lookback_hops")
@@ -673,6 +676,12 @@ class TestListFilters:
         create(api, "other.example")
         assert api.listed_ids(PATH, domain="mail.example.com") == [target["id"]]
         assert api.listed_ids(PATH, domain="example") == []
+
+    def test_domain_filter_takes_at_most_100_names(self, api: Api) -> None:
+        assert api.listed_ids(PATH, domain=[f"d{n}.example" for n in range(100)]) == []
+        names = [f"d{n}.example" for n in range(101)]
+        errors = assert_error(api.get(PATH, params={"domain": names}), 400, "domain")
+        assert errors[0]["source"] == {"parameter": "domain"}
 
     def test_domain_filter_can_be_repeated(self, api: Api) -> None:
         first = create(api, "a.example")

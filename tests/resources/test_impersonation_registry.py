@@ -271,7 +271,7 @@ class TestSyncedEntries:
     def test_changing_a_directory_field_is_refused(self, api: Api, field: str, value: Any) -> None:
         created = create_synced(api)
         response = api.patch(f"{PATH}/{created['id']}", json={field: value})
-        errors = assert_error(response, 400, field, "managed by the directory")
+        errors = assert_error(response, 409, field, "managed by the directory")
         assert errors[0]["source"] == {"pointer": f"/{field}"}
         assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
 
@@ -279,12 +279,12 @@ class TestSyncedEntries:
     def test_every_directory_provenance_is_protected(self, api: Api, provenance: str) -> None:
         created = create_synced(api, provenance=provenance)
         response = api.patch(f"{PATH}/{created['id']}", json={"name": "Someone Else"})
-        assert_error(response, 400, "name")
+        assert_error(response, 409, "name")
 
     def test_refused_change_is_not_applied_partly(self, api: Api) -> None:
         created = create_synced(api)
         body = {"comments": "allowed", "email": "other@example.com", "directory_id": 99}
-        assert_error(api.patch(f"{PATH}/{created['id']}", json=body), 400, "directory_id")
+        assert_error(api.patch(f"{PATH}/{created['id']}", json=body), 409, "directory_id")
         assert api.ok(api.get(f"{PATH}/{created['id']}")) == created
 
     def test_sending_the_same_directory_values_is_fine(self, api: Api) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
+from types import UnionType
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -88,7 +89,12 @@ def list_query_model(resource: Resource) -> type[ListQuery]:
 
 
 def _is_list(annotation: Any) -> bool:
-    return any(get_origin(arg) is list for arg in (annotation, *get_args(annotation)))
+    """`list[X]`, also optional or Annotated (with bounds)."""
+    if get_origin(annotation) is list:
+        return True
+    return get_origin(annotation) in (Annotated, Union, UnionType) and any(
+        _is_list(arg) for arg in get_args(annotation)
+    )
 
 
 def list_query_parser(model: type[ListQuery]) -> Callable[[Request], Awaitable[ListQuery]]:

@@ -57,12 +57,14 @@ class AliasedInput(StrictInput):
 
 
 class FieldError(ValueError):
-    """Raised by a resource's `normalise` hook; the core adds the request location."""
+    """Raised by a resource's `normalise` hook; the core adds the request location. A value
+    valid in itself that the stored entry's state forbids is a `conflict` (409, not 400)."""
 
-    def __init__(self, field_name: str, message: str) -> None:
+    def __init__(self, field_name: str, message: str, *, conflict: bool = False) -> None:
         super().__init__(message)
         self.field_name = field_name
         self.message = message
+        self.conflict = conflict
 
 
 def normalised(location: str, text: str, normalise: Callable[[str], str]) -> str:

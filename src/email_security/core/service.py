@@ -165,7 +165,8 @@ class ResourceService:
         try:
             updates = normalise(change)
         except FieldError as exc:
-            raise BadRequest.at(_at(location, exc.field_name), exc.message) from None
+            refusal = Conflict if exc.conflict else BadRequest
+            raise refusal.at(_at(location, exc.field_name), exc.message) from None
         values = {**change.sent, **updates}
         self._check_lengths(values, location)
         return values

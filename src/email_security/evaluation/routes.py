@@ -15,13 +15,14 @@ from email_security import engine
 from email_security.auth.access import Principal, ReadAccess
 from email_security.evaluation.cache import IndexCache
 from email_security.evaluation.schemas import (
-    MAX_RECIPIENTS,
+    MAX_QUERY_RECIPIENTS,
     Address,
     EvaluateRequest,
     verdict_json,
 )
 from email_security.kit.envelope import Envelope, envelope_response
 from email_security.kit.errors import BadRequest
+from email_security.kit.fields import SERVER_CHECKED
 from email_security.kit.openapi import ERROR_RESPONSES
 from email_security.kit.requests import StrictRoute, parse_json
 
@@ -33,7 +34,14 @@ _REQUEST_BODY = {
     "required": True,
     "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/EvaluateRequest"}},
-        RFC822: {"schema": {"type": "string", "format": "binary"}},
+        RFC822: {
+            "schema": {
+                "type": "string",
+                "format": "binary",
+                "minLength": 1,
+                SERVER_CHECKED: "an RFC 5322 message with a sender and recipients",
+            }
+        },
     },
 }
 
@@ -51,7 +59,7 @@ _REQUEST_BODY = {
 async def evaluate_message(
     request: Request,
     principal: ReadAccess,
-    recipient: Annotated[list[Address] | None, Query(max_length=MAX_RECIPIENTS)] = None,
+    recipient: Annotated[list[Address] | None, Query(max_length=MAX_QUERY_RECIPIENTS)] = None,
 ) -> Response:
     body = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

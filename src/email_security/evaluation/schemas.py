@@ -9,13 +9,22 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from email_security import engine
-from email_security.kit.fields import PatternText, StrictInput, Text
+from email_security.kit.fields import (
+    ONE_LINE,
+    WHOLE_FLOATS,
+    PatternText,
+    StrictInput,
+    Text,
+    checked_by_server,
+)
 
 AuthResultValue = Literal[
     "pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "policy"
 ]
 Detection = Literal["MALICIOUS", "MALICIOUS-BEC", "SUSPICIOUS", "SPOOF", "SPAM", "BULK"]
 MAX_RECIPIENTS = 1000
+# `recipient` query parameters: as many as fit a request line (at most 64 KiB) at the longest.
+MAX_QUERY_RECIPIENTS = 100
 MAX_SUBJECT = 16 * 1024
 
 
@@ -31,7 +40,16 @@ def _ip(value: str) -> str:
     return value
 
 
-Address = Annotated[PatternText, AfterValidator(_address)]
+# RFC 5321 §4.5.3.1.3: a path is at most 256 octets, its angle brackets included.
+MAX_ADDRESS = 254
+Address = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_ADDRESS),
+    *ONE_LINE,
+    AfterValidator(_address),
+    checked_by_server("an address like name@example.com"),
+]
+IpAddress = Annotated[PatternText, AfterValidator(_ip), checked_by_server("an IP address")]
 # A subject is one line once unfolded; a long one is still a subject.
 SubjectText = Annotated[str, StringConstraints(max_length=MAX_SUBJECT)]
 
@@ -55,12 +73,12 @@ class EvaluateRequest(StrictInput):
     header_from_name: Text | None = Field(None, description="The From: display name")
     reply_to: Address | None = None
     recipients: list[Address] = Field(min_length=1, max_length=MAX_RECIPIENTS)
-    client_ip: Annotated[PatternText, AfterValidator(_ip)] | None = None
+    client_ip: IpAddress | None = None
     helo: PatternText | None = None
     tls: bool | None = Field(None, description="null: unknown")
     auth: AuthInput = Field(default_factory=AuthInput)
     detections: list[Detection] = Field(default_factory=list, max_length=20)
-    sender_domain_age_days: int | None = Field(None, ge=0, le=1_000_000)
+    sender_domain_age_days: Annotated[int, Field(ge=0, le=1_000_000), WHOLE_FLOATS] | None = None
     subject: SubjectText | None = Field(None, description="The decoded Subject")
     body: str | None = Field(None, description="The plain-text body")
     body_html: str | None = Field(None, description="The HTML body, as sent")

@@ -16,12 +16,17 @@ class ResponseMessage(BaseModel):
     message: str
 
 
-class ErrorSource(BaseModel):
-    pointer: str  # a JSON pointer into the request, e.g. /posts/3/pattern
+class BodySource(BaseModel):
+    pointer: str  # a JSON pointer into the request body, e.g. /posts/3/pattern
+
+
+class ParameterSource(BaseModel):
+    parameter: str  # a query, path or header parameter, e.g. per_page
 
 
 class ErrorMessage(ResponseMessage):
-    source: ErrorSource | None = None  # present when the error is about one input field
+    # Present when the error is about one input field.
+    source: BodySource | ParameterSource | None = None
 
 
 class ResultInfo(BaseModel):

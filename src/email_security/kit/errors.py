@@ -1,7 +1,7 @@
 """One error hierarchy; each class carries its HTTP status and Cloudflare-style error code.
 
 ApiError
-├── BadRequest            400  (invalid input; `source` points at the field)
+├── BadRequest            400  (invalid input; `source` names the body field or parameter)
 ├── Unauthenticated       401
 ├── PermissionDenied      403
 ├── NotFound              404  (unknown object)
@@ -22,12 +22,15 @@ from dataclasses import dataclass
 class ErrorDetail:
     code: int
     message: str
-    pointer: str | None = None
+    pointer: str | None = None  # a JSON pointer into the body
+    parameter: str | None = None  # a query, path or header parameter
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"code": self.code, "message": self.message}
         if self.pointer is not None:
             out["source"] = {"pointer": self.pointer}
+        elif self.parameter is not None:
+            out["source"] = {"parameter": self.parameter}
         return out
 
 
@@ -54,6 +57,12 @@ class ApiError(Exception):
         text = f"{location}: {message}" if location else message
         pointer = "/" + location.replace(".", "/") if location else None
         return cls(text, details=[ErrorDetail(cls.code, text, pointer)])
+
+    @classmethod
+    def at_parameter(cls, location: str, message: str) -> ApiError:
+        """An error about a parameter; `location` is its name, then any index (`recipient.0`)."""
+        text = f"{location}: {message}"
+        return cls(text, details=[ErrorDetail(cls.code, text, parameter=location.split(".")[0])])
 
 
 class BadRequest(ApiError):

@@ -98,23 +98,41 @@ def _distinct(values: list[Any]) -> list[Any]:
     return values
 
 
+# The document's keyword naming what a value must be beyond what JSON Schema can say (a domain
+# name, an RE2 expression, a pattern of the type another field gives): the server checks it.
+SERVER_CHECKED = "x-checked-by-server"
+
+
+def checked_by_server(kind: str) -> Documented:
+    """States in the document that the server checks the value is `kind`."""
+    return Documented({SERVER_CHECKED: kind})
+
+
+def _integral(value: object) -> object:
+    # JSON has one number type: 20.0 is the integer 20 there (and in JSON Schema).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Last in an integer's Annotated (after its bounds, which then stay in the document): a whole
+# number is taken also when written 20.0; a boolean or a string never is.
+WHOLE_FLOATS = BeforeValidator(_integral)
+
 # A list whose items may each appear once (refused otherwise, and documented so).
 Distinct = (AfterValidator(_distinct), Documented({"uniqueItems": True}))
 
-Text = Annotated[
-    str,
-    StringConstraints(max_length=MAX_TEXT),
-    AfterValidator(_printable),
-    Documented({"pattern": TEXT_PATTERN}),
-]
-Comments = Text | None
-PatternText = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=MAX_TEXT),
+# The checks of text and of one line, to follow a string's own length bounds (bounds given
+# after a validator are reported as "items").
+PRINTABLE = (AfterValidator(_printable), Documented({"pattern": TEXT_PATTERN}))
+ONE_LINE = (
     AfterValidator(_printable),
     AfterValidator(_single_line),
     Documented({"pattern": LINE_PATTERN}),
-]
+)
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT), *PRINTABLE]
+Comments = Text | None
+PatternText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT), *ONE_LINE]
 # A display name: one line of visible text.
 NameText = Annotated[PatternText, AfterValidator(_not_blank), Documented({"pattern": NAME_PATTERN})]
 

@@ -112,7 +112,11 @@ def _bad_request(errors: Any) -> BadRequest:
             details.append(BadRequest(message).details[0])
             continue
         location = [str(part) for part in error.get("loc", ()) if part not in SHAPE_TAGS]
-        if location and location[0] in ("body", "query", "path", "header"):
-            location = location[1:]
-        details.extend(BadRequest.at(".".join(location), error.get("msg", "invalid")).details)
+        message = error.get("msg", "invalid")
+        if location[:1] in (["query"], ["path"], ["header"]) and len(location) > 1:
+            details.extend(BadRequest.at_parameter(".".join(location[1:]), message).details)
+        else:
+            if location[:1] == ["body"]:
+                location = location[1:]
+            details.extend(BadRequest.at(".".join(location), message).details)
     return BadRequest(details[0].message if details else None, details=details or None)

@@ -38,7 +38,8 @@ def install_openapi(
     - `components`: schemas of bodies the routes read by hand (and reference by name);
     - every operation on a path holding `secured_path_part` requiring `security`;
     - no 422 anywhere: invalid input is a 400 in the envelope (ERROR_RESPONSES);
-    - a body declared with `declared_request_body` as the operation's whole body.
+    - a body declared with `declared_request_body` as the operation's whole body;
+    - links from each create (201) to the operations on what it created (`creation_links`).
     """
 
     def openapi() -> dict[str, Any]:
@@ -64,7 +65,7 @@ def install_openapi(
                     operation.get("responses", {}).pop("422", None)
                     if secured_path_part in path:
                         operation["security"] = security
-            app.openapi_schema = integral_bounds_as_integers(schema)
+            app.openapi_schema = creation_links(integral_bounds_as_integers(schema))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -96,3 +97,30 @@ def integral_bounds_as_integers(node: Any) -> Any:
         for item in node:
             integral_bounds_as_integers(item)
     return node
+
+
+def creation_links(document: dict[str, Any]) -> dict[str, Any]:
+    """Link every create (POST answering 201 on a collection) to each operation under
+    `collection/{id}`, passing the created `result.id` and the request's other path
+    parameters: clients and stateful fuzzers can follow a create to what it made."""
+    paths = document.get("paths", {})
+    for collection, operations in paths.items():
+        created = operations.get("post", {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        passed_on = {
+            part[1:-1]: f"$request.path.{part[1:-1]}"
+            for part in collection.split("/")
+            if part.startswith("{")
+        }
+        for path, targets in paths.items():
+            item, _, rest = path.removeprefix(collection + "/").partition("/")
+            if path == collection or not (item.startswith("{") and item.endswith("}")):
+                continue
+            for method, target in targets.items():
+                name = "_".join([method, *filter(None, rest.split("/"))])  # get_verification
+                created.setdefault("links", {})[name] = {
+                    "operationId": target["operationId"],
+                    "parameters": {**passed_on, item[1:-1]: "$response.body#/result/id"},
+                }
+    return document

@@ -13,8 +13,9 @@ from email_security.core.listing import exact_match, flag
 from email_security.core.resource import Resource, SettingsOut, normalising
 from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
-from email_security.kit.fields import Comments, Distinct, NameText, PatternText, StrictInput
+from email_security.kit.fields import Comments, Distinct, NameText, StrictInput
 from email_security.patterns import check_regex
+from email_security.resources.values import Re2Expression
 
 Target = Literal["SUBJECT", "BODY"]
 
@@ -31,7 +32,7 @@ class ContentPolicy(SettingsRow, Base):
 
 class ContentPolicyCreate(StrictInput):
     name: NameText = Field(description="A name for people, e.g. Invoice fraud")
-    pattern: PatternText = Field(
+    pattern: Re2Expression = Field(
         description="RE2 regular expression, searched for anywhere in the targets, ignoring case"
     )
     targets: Annotated[list[Target], Field(min_length=1), *Distinct] = Field(

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
@@ -21,9 +21,10 @@ from email_security.core.service import ResourceService
 from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
 from email_security.kit.envelope import Envelope, envelope_response
-from email_security.kit.fields import PatternText, QueryText, StrictInput, Text
+from email_security.kit.fields import PRINTABLE, WHOLE_FLOATS, QueryText, StrictInput, Text
 from email_security.kit.openapi import ERROR_RESPONSES
 from email_security.patterns import PatternError, normalise_domain, parse_network
+from email_security.resources.values import DomainName, NetworkText
 
 DeliveryMode = Literal["DIRECT", "BCC", "JOURNAL", "API", "RETRO_SCAN"]
 Disposition = Literal[
@@ -43,7 +44,7 @@ Folder = Literal["AllItems", "Inbox"]
 Status = Literal["PENDING", "ACTIVE", "FAILED", "TIMEOUT"]
 # Older documents spell statuses in lower case; the filter accepts both.
 StatusQuery = Status | Literal["pending", "active", "failed", "timeout"]
-LookbackHops = Annotated[int, Field(ge=1, le=20)]
+LookbackHops = Annotated[int, Field(ge=1, le=20), WHOLE_FLOATS]
 MAX_IP_RESTRICTIONS = 1000
 DEFAULTS = {"lookback_hops": 1, "require_tls_inbound": False, "require_tls_outbound": False}
 
@@ -92,7 +93,7 @@ class DomainPut(StrictInput):
     drop_dispositions: list[Disposition] = Field(
         description="Dispositions to drop instead of delivering"
     )
-    ip_restrictions: Annotated[list[PatternText], Field(max_length=MAX_IP_RESTRICTIONS)] = Field(
+    ip_restrictions: Annotated[list[NetworkText], Field(max_length=MAX_IP_RESTRICTIONS)] = Field(
         description="Source IPs or CIDRs mail is accepted from; empty means any"
     )
     regions: Annotated[list[Region], Field(min_length=1)]
@@ -101,11 +102,11 @@ class DomainPut(StrictInput):
     lookback_hops: LookbackHops | None = Field(None, description="Received hops to trace, 1-20")
     require_tls_inbound: bool | None = None
     require_tls_outbound: bool | None = None
-    transport: PatternText | None = Field(None, description="Hostname mail is delivered to")
+    transport: DomainName | None = Field(None, description="Hostname mail is delivered to")
 
 
 class DomainCreate(DomainPut):
-    domain: PatternText = Field(description="The mail domain to protect")
+    domain: DomainName = Field(description="The mail domain to protect")
 
 
 class Authorization(BaseModel):
@@ -173,6 +174,12 @@ def _network(text: str, index: int) -> str:
     return str(network.network_address) if network.num_addresses == 1 else str(network)
 
 
+# As many names as fit a request line (at most 64 KiB) even at the longest (RFC 1035: 253).
+DomainNames = Annotated[
+    list[Annotated[str, StringConstraints(max_length=253), *PRINTABLE]], Field(max_length=100)
+]
+
+
 def _domain_names(values: list[str]) -> ColumnElement[bool]:
     names = []
     for value in values:
@@ -227,7 +234,7 @@ resource = Resource(
     sorts={"domain": Domain.domain},
     search=(Domain.domain,),
     filters={
-        "domain": Filter(list[QueryText], _domain_names, "Domain names (repeat the parameter)"),
+        "domain": Filter(DomainNames, _domain_names, "Domain names (repeat the parameter)"),
         "allowed_delivery_mode": contains(Domain.allowed_delivery_modes, DeliveryMode),
         "active_delivery_mode": contains(
             Domain.allowed_delivery_modes,

@@ -15,8 +15,9 @@ from email_security.core.listing import equals
 from email_security.core.resource import Change, FieldError, Resource, SettingsOut, normalised
 from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
-from email_security.kit.fields import Comments, NameText, PatternText, StrictInput, Text
+from email_security.kit.fields import WHOLE_FLOATS, Comments, NameText, StrictInput, Text
 from email_security.patterns import PatternError, check_regex, normalise_email
+from email_security.resources.values import AddressesOrRegex
 
 Provenance = Literal[
     "A1S_INTERNAL", "SNOOPY-CASB_OFFICE_365", "SNOOPY-OFFICE_365", "SNOOPY-GOOGLE_DIRECTORY"
@@ -32,7 +33,7 @@ DIRECTORY_FIELDS = (
     "external_directory_node_id",
 )
 # Below 2**63, a bound a float states exactly (the document's numbers are floats).
-DirectoryNumber = Annotated[int, Field(ge=0, lt=2**63)]
+DirectoryNumber = Annotated[int, Field(ge=0, lt=2**63), WHOLE_FLOATS]
 
 
 class ImpersonationEntry(SettingsRow, Base):
@@ -50,7 +51,7 @@ class ImpersonationEntry(SettingsRow, Base):
 
 class ImpersonationEntryCreate(StrictInput):
     name: NameText = Field(description="Display name of the protected identity")
-    email: PatternText = Field(
+    email: AddressesOrRegex = Field(
         description="Address (or comma-separated addresses) the person really uses, "
         "or an RE2 regex when is_email_regex"
     )
@@ -80,7 +81,9 @@ def _normalise(change: Change) -> Mapping[str, Any]:
     if synced:
         for name in DIRECTORY_FIELDS:
             if name in change.sent and change.sent[name] != change.current[name]:
-                raise FieldError(name, "is managed by the directory this entry is synced from")
+                raise FieldError(
+                    name, "is managed by the directory this entry is synced from", conflict=True
+                )
     if state.get("provenance") is None:  # absent or null: an entry made here
         updates["provenance"] = INTERNAL
     if change.touches("email", "is_email_regex"):

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from email_security.core.listing import Filter, equals, exact_match
 from email_security.core.resource import AliasedInput, Change, SettingsOut, normalised
-from email_security.kit.fields import Comments, PatternText
+from email_security.kit.fields import Comments
 from email_security.patterns import PatternType, normalise_pattern
+from email_security.resources.values import SenderPatternText
 
 # What may be written: UNKNOWN, a legacy value, may be stored and returned but not written.
 InputPatternType = Literal["EMAIL", "DOMAIN", "IP"]
@@ -27,7 +28,7 @@ class SenderPatternColumns:
 
 
 class SenderPatternInput(AliasedInput):
-    pattern: PatternText
+    pattern: SenderPatternText
     pattern_type: InputPatternType
     is_regex: bool
     comments: Comments = None

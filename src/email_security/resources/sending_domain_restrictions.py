@@ -13,8 +13,9 @@ from email_security.core.batch import DELETES_ONLY
 from email_security.core.resource import Change, FieldError, Resource, SettingsOut, normalised
 from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
-from email_security.kit.fields import Comments, PatternText, StrictInput
+from email_security.kit.fields import Comments, StrictInput
 from email_security.patterns import is_subdomain, normalise_domain
+from email_security.resources.values import DomainName
 
 MAX_EXCLUDES = 1000
 
@@ -28,8 +29,8 @@ class SendingDomainRestriction(SettingsRow, Base):
 
 
 class SendingDomainRestrictionCreate(StrictInput):
-    domain: PatternText = Field(description="Mail from this domain or below must use TLS")
-    exclude: Annotated[list[PatternText], Field(max_length=MAX_EXCLUDES)] = Field(
+    domain: DomainName = Field(description="Mail from this domain or below must use TLS")
+    exclude: Annotated[list[DomainName], Field(max_length=MAX_EXCLUDES)] = Field(
         description="Subdomains of `domain` exempt from the TLS requirement"
     )
     comments: Comments = None

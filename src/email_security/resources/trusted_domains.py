@@ -13,8 +13,9 @@ from email_security.core.listing import exact_match, flag
 from email_security.core.resource import Change, Resource, SettingsOut, normalised
 from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
-from email_security.kit.fields import Comments, PatternText, StrictInput
+from email_security.kit.fields import Comments, StrictInput
 from email_security.patterns import check_regex, normalise_domain
+from email_security.resources.values import DomainOrRegex
 
 
 class TrustedDomain(SettingsRow, Base):
@@ -28,7 +29,7 @@ class TrustedDomain(SettingsRow, Base):
 
 
 class TrustedDomainCreate(StrictInput):
-    pattern: PatternText = Field(description="A domain, e.g. example.com, or an RE2 regex")
+    pattern: DomainOrRegex = Field(description="A domain, e.g. example.com, or an RE2 regex")
     is_regex: bool
     is_recent: bool = Field(
         description="Recently registered: never SUSPICIOUS or MALICIOUS for its age"

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from email_security.core.resource import Resource, SettingsOut, normalising
 from email_security.core.tables import SettingsRow
 from email_security.kit.db import Base
-from email_security.kit.fields import Comments, PatternText, StrictInput
+from email_security.kit.fields import Comments, StrictInput
 from email_security.patterns import check_regex
+from email_security.resources.values import Re2Expression
 
 
 class UrlIgnorePattern(SettingsRow, Base):
@@ -21,7 +22,7 @@ class UrlIgnorePattern(SettingsRow, Base):
 
 
 class UrlIgnorePatternCreate(StrictInput):
-    pattern: PatternText = Field(
+    pattern: Re2Expression = Field(
         description="RE2 regular expression a whole URL must match (ignoring case), "
         r"e.g. https://intranet\.example/.*"
     )
