@@ -41,8 +41,8 @@ def positive_data_acceptance_beyond_schema(ctx: Any, response: Any, case: Any) -
 
 
 def server_checked_refusals(case: Any, response: Any) -> list[str]:
-    """`METHOD path pointer (kind)` for each error of a 400 answer when every one of them
-    points at a body value the document marks as checked by the server; else []."""
+    """`METHOD path field (kind)` for each error of a 400 answer when every one of them
+    names a body value or parameter the document marks as checked by the server; else []."""
     if response.status_code != 400:
         return []
     try:
@@ -80,7 +80,7 @@ def server_checked_refusals(case: Any, response: Any) -> list[str]:
 def marked_kind(document: dict[str, Any], schema: Any, pointer: str) -> str | None:
     """The server-checked kind of the value at `pointer` (a JSON pointer into a request
     body), read through `$ref`s, unions, arrays and objects of `schema`."""
-    return _walk(document, schema, [part for part in pointer.split("/")[1:]])
+    return _walk(document, schema, pointer.split("/")[1:])
 
 
 def _walk(document: dict[str, Any], schema: Any, parts: list[str]) -> str | None:
