@@ -15,12 +15,18 @@ FUZZ_EXAMPLES ?= 100
 ENGINE := src/email_security/engine
 COMPILED_ENGINE := $(ENGINE)/_compiled/SOURCES
 
+# The milter needs libmilter's headers to build (Debian: libmilter-dev); without them the
+# rest installs and the milter's tests say why they were skipped.
+LIBMILTER := $(wildcard /usr/include/libmilter/mfapi.h)
+comma := ,
+MILTER_EXTRA := $(if $(LIBMILTER),$(comma)milter)
+
 install: $(STAMP) $(COMPILED_ENGINE)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LIBMILTER)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev$(MILTER_EXTRA)]'
 	touch $(STAMP)
 
 $(COMPILED_ENGINE): $(STAMP) tools/compile_engine.py $(ENGINE)/_speedups.py \

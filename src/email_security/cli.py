@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from email_security.config import Settings
+
+if TYPE_CHECKING:
+    from email_security.mailflow.accounts import MailAccounts
 
 app = typer.Typer(help="Email Security Settings service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -184,6 +188,86 @@ def import_command(
         f"imported {count} {resource_name} into account {account} "
         f"in {time.monotonic() - started:.1f} s"
     )
+
+
+@app.command()
+def milter(
+    account: Annotated[
+        list[str], typer.Option(help="Account whose settings apply (repeatable; first: default)")
+    ],
+    listen: Annotated[str, typer.Option(help="inet:HOST:PORT or unix:PATH")] = (
+        "inet:127.0.0.1:8893"
+    ),
+    trust_authserv_id: Annotated[
+        list[str] | None,
+        typer.Option(help="Believe Authentication-Results from this authserv-id (repeatable)"),
+    ] = None,
+    drop: Annotated[str, typer.Option(help="When every recipient drops: reject or discard")] = (
+        "reject"
+    ),
+) -> None:
+    """Serve the milter: every message evaluated and acted on (docs/MAIL-FLOW.md)."""
+    from email_security.mailflow.milter import MilterConfig, libmilter_socket, serve_milter
+
+    if drop not in ("reject", "discard"):
+        raise typer.BadParameter("must be reject or discard", param_hint="--drop")
+    try:
+        libmilter_socket(listen)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--listen") from None
+    config = MilterConfig(
+        _mail_accounts(account),
+        frozenset(trust_authserv_id or ()),
+        "reject" if drop == "reject" else "discard",
+        max_body_bytes=4 * Settings.from_env().body_text_limit,
+    )
+    serve_milter(listen, config)
+
+
+@app.command()
+def policy(
+    account: Annotated[
+        list[str], typer.Option(help="Account whose settings apply (repeatable; first: default)")
+    ],
+    listen: Annotated[str, typer.Option(help="HOST:PORT")] = "127.0.0.1:10040",
+) -> None:
+    """Serve the Postfix policy service: envelope decisions at RCPT (docs/MAIL-FLOW.md)."""
+    import signal
+    import threading
+
+    from email_security.mailflow.accounts import SettingsUnavailable
+    from email_security.mailflow.policy import PolicyServer
+
+    log = logging.getLogger("email_security.mailflow")
+
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise typer.BadParameter("expected HOST:PORT", param_hint="--listen")
+    accounts = _mail_accounts(account)
+    try:
+        accounts.load_all()
+    except SettingsUnavailable as exc:
+        log.error("%s: requests are deferred until the settings load", exc)
+    with accounts.watching(), PolicyServer((host.strip("[]"), int(port)), accounts) as server:
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        serving = threading.Thread(target=server.serve_forever, daemon=True)
+        serving.start()
+        log.info("policy service listening on %s for accounts %s", listen, ", ".join(account))
+        stop.wait()
+        server.shutdown()
+
+
+def _mail_accounts(account_ids: list[str]) -> MailAccounts:
+    from email_security.kit.db import Database
+    from email_security.mailflow.accounts import MailAccounts
+
+    for account_id in account_ids:
+        _check_account_id(account_id)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = Settings.from_env()
+    return MailAccounts(Database(settings.database_url), settings.thresholds(), account_ids)
 
 
 def _check_account_id(account: str) -> None:

@@ -22,7 +22,11 @@ if _COMPILED_DIR is not None:
 COMPILED = _COMPILED_DIR is not None  # whether the hot modules run compiled (mypyc)
 
 from email_security.engine._compile import CompiledSettings, compile_settings  # noqa: E402
-from email_security.engine._eml import MessageError, parse_message  # noqa: E402
+from email_security.engine._eml import (  # noqa: E402
+    MessageError,
+    authentication_results,
+    parse_message,
+)
 from email_security.engine._evaluate import evaluate  # noqa: E402
 from email_security.engine._model import (  # noqa: E402
     DISPOSITIONS,
@@ -69,6 +73,7 @@ __all__ = [
     "TrustedDomain",
     "UrlIgnorePattern",
     "Verdict",
+    "authentication_results",
     "compile_settings",
     "evaluate",
     "parse_message",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from email import message_from_bytes, policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -15,7 +15,7 @@ import authres
 from email_security.engine._model import AuthResult, AuthResults, Message
 from email_security.engine._names import ip_key
 
-__all__ = ["MessageError", "parse_message"]
+__all__ = ["MessageError", "authentication_results", "parse_message"]
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 
@@ -215,13 +215,35 @@ def _decoded(part: MimePart) -> str:
 
 def _authentication_results(message: EmailMessage) -> AuthResults:
     """The topmost Authentication-Results: the one our own receiving server added."""
-    value = message.get("Authentication-Results")
-    if value is None:
-        return AuthResults()
-    try:
-        header = authres.AuthenticationResultsHeader.parse(f"Authentication-Results: {value}")
-    except Exception:  # authres raises several private error types on malformed values
-        return AuthResults()
+    return authentication_results(
+        str(value) for value in message.get_all("Authentication-Results", [])
+    )
+
+
+def authentication_results(
+    values: Iterable[str], trusted_authserv_ids: Collection[str] | None = None
+) -> AuthResults:
+    """SPF, DKIM and DMARC results of the first Authentication-Results value (topmost first)
+    written by a trusted authserv-id; with no trusted ids given, of the first value at all.
+
+    Anyone upstream can write an Authentication-Results header: only those of the servers an
+    operator names say anything. Unreadable values are passed over.
+    """
+    trusted = None if trusted_authserv_ids is None else {i.lower() for i in trusted_authserv_ids}
+    for value in values:
+        try:
+            header = authres.AuthenticationResultsHeader.parse(f"Authentication-Results: {value}")
+        except Exception:  # authres raises several private error types on malformed values
+            if trusted is None:
+                return AuthResults()
+            continue
+        if trusted is not None and (header.authserv_id or "").lower() not in trusted:
+            continue
+        return _results(header)
+    return AuthResults()
+
+
+def _results(header: authres.AuthenticationResultsHeader) -> AuthResults:
     spf = dmarc = None
     dkim: list[AuthResult] = []
     for result in header.results:

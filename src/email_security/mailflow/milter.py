@@ -1,0 +1,249 @@
+"""The milter: every message evaluated at end of data and acted on (docs/MAIL-FLOW.md §1).
+
+Built on pymilter, the Python binding of Sendmail's libmilter: the reference implementation
+of the protocol, which Postfix is tested against, with one thread per MTA connection (a
+slow client holds only its own thread) and SIGTERM handled by libmilter itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import logging
+import re
+import signal
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import Milter
+
+from email_security import engine
+from email_security.mailflow.accounts import MailAccounts, SettingsUnavailable
+from email_security.mailflow.actions import (
+    HEADER,
+    REJECT_REPLY,
+    TEMPFAIL_REPLY,
+    DropMode,
+    milter_action,
+)
+
+log = logging.getLogger("email_security.mailflow")
+
+# Headers beyond this many bytes are passed on but not read; the body as the engine bounds
+# it (its text limit, with room for transfer encodings and markup).
+MAX_HEADER_BYTES = 1024 * 1024
+BODY_BYTES_PER_TEXT_CHARACTER = 4
+MTA_TIMEOUT_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class MilterConfig:
+    accounts: MailAccounts
+    trusted_authserv_ids: frozenset[str] = frozenset()
+    drop: DropMode = "reject"
+    max_body_bytes: int = 4 * 1_048_576
+
+
+class _Transaction:
+    """One MAIL FROM .. end of data."""
+
+    def __init__(self, envelope_from: str | None) -> None:
+        self.envelope_from = envelope_from
+        self.recipients: list[str] = []  # as the MTA gave them, for SMFIR_DELRCPT
+        self.headers: list[tuple[str, str]] = []
+        self.header_bytes = 0
+        self.forged_headers = 0  # incoming X-Email-Security headers, removed at the end
+        self.body: list[bytes] = []
+        self.body_bytes = 0
+
+
+class SettingsMilter(Milter.Base):
+    def __init__(self, config: MilterConfig) -> None:
+        self.config = config
+        self.client_ip: str | None = None
+        self.helo: str | None = None
+        self.transaction: _Transaction | None = None
+
+    def connect(self, hostname: str, family: int, hostaddr: Any) -> int:
+        if family in (socket.AF_INET, socket.AF_INET6) and hostaddr:
+            self.client_ip = _ip(hostaddr[0])
+        return Milter.CONTINUE
+
+    def hello(self, hostname: str) -> int:
+        self.helo = hostname
+        return Milter.CONTINUE
+
+    def envfrom(self, sender: str, *parameters: str) -> int:
+        self.transaction = _Transaction(_address(sender))
+        return Milter.CONTINUE
+
+    def envrcpt(self, recipient: str, *parameters: str) -> int:
+        if self.transaction is not None:
+            self.transaction.recipients.append(recipient)
+        return Milter.CONTINUE
+
+    def header(self, name: str, value: str) -> int:
+        transaction = self.transaction
+        if transaction is None:
+            return Milter.CONTINUE
+        if name.lower() == HEADER.lower():
+            transaction.forged_headers += 1
+            return Milter.CONTINUE
+        size = len(name) + len(value) + 3
+        if transaction.header_bytes + size <= MAX_HEADER_BYTES:
+            transaction.headers.append((name, value))
+            transaction.header_bytes += size
+        return Milter.CONTINUE
+
+    def body(self, chunk: bytes) -> int:
+        transaction = self.transaction
+        if transaction is not None and transaction.body_bytes < self.config.max_body_bytes:
+            transaction.body.append(chunk)
+            transaction.body_bytes += len(chunk)
+        return Milter.CONTINUE
+
+    def eom(self) -> int:
+        transaction, self.transaction = self.transaction, None
+        if transaction is None or not transaction.recipients:
+            return Milter.CONTINUE
+        queue_id = self.getsymval("i") or "-"
+        try:
+            return self._decide(transaction, queue_id)
+        except SettingsUnavailable as exc:
+            log.error("%s: tempfail, no settings loaded yet: %s", queue_id, exc)
+        except Exception:
+            log.exception("%s: tempfail, the message could not be evaluated", queue_id)
+        self.setreply(*TEMPFAIL_REPLY)
+        return Milter.TEMPFAIL
+
+    def abort(self) -> int:
+        self.transaction = None
+        return Milter.CONTINUE
+
+    def _decide(self, transaction: _Transaction, queue_id: str) -> int:
+        message = self._message(transaction, queue_id)
+        evaluated = self.config.accounts.evaluate(message)
+        action = milter_action(evaluated, self.config.drop)
+        log.info(
+            "%s: %s from=<%s> recipients=%d deleted=%d %s",
+            queue_id,
+            action.kind,
+            transaction.envelope_from or "",
+            len(transaction.recipients),
+            len(action.delete_recipients),
+            " | ".join(action.headers),
+        )
+        if action.kind == "reject":
+            self.setreply(*REJECT_REPLY)
+            return Milter.REJECT
+        if action.kind == "discard":
+            return Milter.DISCARD
+        delete = set(action.delete_recipients)
+        for recipient in transaction.recipients:
+            if _address(recipient) in delete:
+                self.delrcpt(recipient)
+        for index in range(transaction.forged_headers, 0, -1):
+            self.chgheader(HEADER, index, None)
+        for value in action.headers:
+            self.addheader(HEADER, value)
+        if action.kind == "quarantine":
+            self.quarantine(action.reason)
+        return Milter.ACCEPT
+
+    def _message(self, transaction: _Transaction, queue_id: str) -> engine.Message:
+        """The engine's message: headers and body read by the engine's own parser, the
+        envelope, client and TLS as the MTA saw them, and only trusted A-R headers."""
+        recipients = tuple(dict.fromkeys(filter(None, map(_address, transaction.recipients))))
+        try:
+            parsed = engine.parse_message(_raw(transaction), recipients)
+        except engine.MessageError as exc:
+            log.warning(
+                "%s: headers unreadable (%s); the envelope alone is evaluated", queue_id, exc
+            )
+            parsed = engine.Message(recipients=recipients)
+        trusted = self.config.trusted_authserv_ids
+        results = [value for name, value in transaction.headers if name.lower() == _AR]
+        return dataclasses.replace(
+            parsed,
+            envelope_from=transaction.envelope_from,
+            client_ip=self.client_ip,
+            helo=self.helo,
+            tls=bool(self.getsymval("{tls_version}") or self.getsymval("{cipher}")),
+            auth=engine.authentication_results(results, trusted)
+            if trusted
+            else engine.AuthResults(),
+            received_ips=(),
+            received_tls=(),
+        )
+
+
+_AR = "authentication-results"
+_ANGLE = re.compile(r"^<(.*)>$")
+
+
+def _address(text: str) -> str | None:
+    """An SMTP path (`<a@b>`, or bare) as an address; None for the null sender `<>`."""
+    text = text.strip()
+    match = _ANGLE.match(text)
+    address = match.group(1) if match else text
+    return address if "@" in address else None
+
+
+def _ip(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text.strip("[]").removeprefix("IPv6:")))
+    except ValueError:
+        return None
+
+
+def _raw(transaction: _Transaction) -> bytes:
+    lines = [
+        f"{name}: {value}".encode("utf-8", "surrogateescape") for name, value in transaction.headers
+    ]
+    if transaction.envelope_from and not any(
+        n.lower() == "return-path" for n, _ in transaction.headers
+    ):
+        lines.insert(
+            0, f"Return-Path: <{transaction.envelope_from}>".encode("utf-8", "surrogateescape")
+        )
+    return b"\r\n".join(lines) + b"\r\n\r\n" + b"".join(transaction.body)
+
+
+def libmilter_socket(listen: str) -> str:
+    """`inet:HOST:PORT` (as Postfix writes it) in libmilter's `inet:PORT@HOST`; `unix:PATH`
+    and libmilter's own forms pass through."""
+    kind, _, rest = listen.partition(":")
+    if kind in ("inet", "inet6") and "@" not in rest:
+        host, _, port = rest.rpartition(":")
+        if not port.isdigit() or not host:
+            raise ValueError(f"--listen {listen}: expected inet:HOST:PORT or unix:PATH")
+        return f"{kind}:{port}@{host.strip('[]')}"
+    if kind not in ("inet", "inet6", "unix", "local") or not rest:
+        raise ValueError(f"--listen {listen}: expected inet:HOST:PORT or unix:PATH")
+    return listen
+
+
+def serve_milter(listen: str, config: MilterConfig) -> None:
+    """Serve until SIGTERM, SIGINT or SIGHUP.
+
+    libmilter then stops reading its sessions: a message in flight is answered by the MTA's
+    `milter_default_action` (tempfail: the sender retries), so the process exits at once
+    rather than leave those sessions waiting.
+    """
+    socket_name = libmilter_socket(listen)
+    # libmilter waits for these signals in a thread of its own; every other thread must
+    # block them, or the kernel may hand one to a thread that dies of it. Threads inherit
+    # the mask: it is set before any is started.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+    try:
+        config.accounts.load_all()
+    except SettingsUnavailable as exc:
+        log.error("%s: messages are tempfailed until the settings load", exc)
+    Milter.factory = lambda: SettingsMilter(config)
+    with config.accounts.watching():
+        log.info(
+            "milter listening on %s for accounts %s", listen, ", ".join(config.accounts.account_ids)
+        )
+        Milter.runmilter("email-security", socket_name, timeout=MTA_TIMEOUT_SECONDS)
+        log.info("milter stopped")
