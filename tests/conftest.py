@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,13 @@ def database_url(
         upgrade(url)
         yield url
         return
+    with migrated_postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def migrated_postgres_database() -> Iterator[str]:
+    """A new, migrated database on the test server (the test skips without one)."""
     server_url = os.environ.get(POSTGRES_ENV)
     if not server_url:
         pytest.skip(f"{POSTGRES_ENV} is not set")

@@ -207,7 +207,7 @@ def milter(
     ),
 ) -> None:
     """Serve the milter: every message evaluated and acted on (docs/MAIL-FLOW.md)."""
-    from email_security.mailflow.milter import MilterConfig, libmilter_socket, serve_milter
+    from email_security.mailflow.listen import libmilter_socket
 
     if drop not in ("reject", "discard"):
         raise typer.BadParameter("must be reject or discard", param_hint="--drop")
@@ -215,6 +215,15 @@ def milter(
         libmilter_socket(listen)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--listen") from None
+    try:
+        from email_security.mailflow.milter import MilterConfig, serve_milter
+    except ImportError:
+        typer.echo(
+            "the milter needs pymilter: pip install 'email-security-settings[milter]' "
+            "(it builds on libmilter's headers: apt-get install libmilter-dev)",
+            err=True,
+        )
+        raise typer.Exit(2) from None
     config = MilterConfig(
         _mail_accounts(account),
         frozenset(trust_authserv_id or ()),
@@ -236,19 +245,26 @@ def policy(
     import threading
 
     from email_security.mailflow.accounts import SettingsUnavailable
+    from email_security.mailflow.listen import tcp_address
     from email_security.mailflow.policy import PolicyServer
 
     log = logging.getLogger("email_security.mailflow")
 
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise typer.BadParameter("expected HOST:PORT", param_hint="--listen")
+    try:
+        address = tcp_address(listen)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--listen") from None
     accounts = _mail_accounts(account)
     try:
         accounts.load_all()
     except SettingsUnavailable as exc:
         log.error("%s: requests are deferred until the settings load", exc)
-    with accounts.watching(), PolicyServer((host.strip("[]"), int(port)), accounts) as server:
+    try:
+        server = PolicyServer(address, accounts)
+    except OSError as exc:
+        typer.echo(f"cannot listen on {listen}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
+    with accounts.watching(), server:
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())

@@ -46,7 +46,6 @@ def mail_services(
     services = MailServices(
         database_url, [account.id], postfix.milter_port, postfix.policy_port, tmp_path
     )
-    try:
-        yield services
-    finally:
-        services.stop()
+    yield services
+    codes = services.stop()
+    assert all(code == 0 for code in codes), f"exit codes {codes}: {services.logs()}"

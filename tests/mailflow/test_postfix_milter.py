@@ -286,3 +286,19 @@ def test_distinct_verdicts_get_a_header_each_naming_their_recipients(flow: Flow)
     assert none.endswith(f"; recipients={exempt}")
     assert spoof.startswith("disposition=SPOOF; action=deliver;")
     assert spoof.endswith(f"; recipients={other}")
+
+
+def test_drop_discard_accepts_and_delivers_nothing(flow: Flow) -> None:
+    flow.add("domains", factories.protected_domain("ours.example", drop_dispositions=["SPOOF"]))
+    flow.services.drop = "discard"
+    flow.start()
+    ann = flow.address("ann")
+    with flow.postfix.smtp() as client:
+        code, reply = send(
+            client, "bounces@mailer.example", [ann], message("ceo@ourz.example", [ann])
+        )
+    assert code == 250, reply
+    assert flow.postfix.held_for(ann) == []
+    time.sleep(1)  # a delivery, were there one, would have reached the sink by now
+    assert flow.postfix.sink.to(ann) == []
+    assert "milter-discard" in flow.postfix.log()

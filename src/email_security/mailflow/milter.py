@@ -27,6 +27,7 @@ from email_security.mailflow.actions import (
     DropMode,
     milter_action,
 )
+from email_security.mailflow.listen import libmilter_socket
 
 log = logging.getLogger("email_security.mailflow")
 
@@ -122,6 +123,9 @@ class SettingsMilter(Milter.Base):
         return Milter.CONTINUE
 
     def _decide(self, transaction: _Transaction, queue_id: str) -> int:
+        if not any(map(_address, transaction.recipients)):
+            log.info("%s: accept, no recipient with a domain to evaluate", queue_id)
+            return Milter.ACCEPT
         message = self._message(transaction, queue_id)
         evaluated = self.config.accounts.evaluate(message)
         action = milter_action(evaluated, self.config.drop)
@@ -208,20 +212,6 @@ def _raw(transaction: _Transaction) -> bytes:
             0, f"Return-Path: <{transaction.envelope_from}>".encode("utf-8", "surrogateescape")
         )
     return b"\r\n".join(lines) + b"\r\n\r\n" + b"".join(transaction.body)
-
-
-def libmilter_socket(listen: str) -> str:
-    """`inet:HOST:PORT` (as Postfix writes it) in libmilter's `inet:PORT@HOST`; `unix:PATH`
-    and libmilter's own forms pass through."""
-    kind, _, rest = listen.partition(":")
-    if kind in ("inet", "inet6") and "@" not in rest:
-        host, _, port = rest.rpartition(":")
-        if not port.isdigit() or not host:
-            raise ValueError(f"--listen {listen}: expected inet:HOST:PORT or unix:PATH")
-        return f"{kind}:{port}@{host.strip('[]')}"
-    if kind not in ("inet", "inet6", "unix", "local") or not rest:
-        raise ValueError(f"--listen {listen}: expected inet:HOST:PORT or unix:PATH")
-    return listen
 
 
 def serve_milter(listen: str, config: MilterConfig) -> None:
