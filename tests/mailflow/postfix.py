@@ -31,6 +31,7 @@ DELIVERY_TIMEOUT = 20.0
 # Every service chroot-free and unprivileged-free, so it runs from any folder.
 MASTER_CF = """\
 {smtpd_address} inet n - n - - smtpd
+{unix_milter_smtpd_address} inet n - n - - smtpd -o smtpd_milters=unix:{milter_socket}
 cleanup unix n - n - 0 cleanup
 qmgr unix n - n 300 1 qmgr
 tlsmgr unix - - n 1000? 1 tlsmgr
@@ -78,10 +79,18 @@ class Sink:
 
     delivered: list[Delivered] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
+    received: int = 0  # messages accepted, kept or not
+    keep: bool = True  # False: only count them (a benchmark's rates)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if not self.keep:
+            with self.arrived:
+                self.received += 1
+                self.arrived.notify_all()
+            return "250 OK"
         message = message_from_bytes(envelope.original_content, policy=policy.default)
         with self.arrived:
+            self.received += 1
             self.delivered.append(
                 Delivered(envelope.mail_from, list(envelope.rcpt_tos), message)  # type: ignore[arg-type]
             )
@@ -105,12 +114,30 @@ class Sink:
 
 
 class PrivatePostfix:
-    def __init__(self, root: Path, milter_port: int, policy_port: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        milter_port: int,
+        policy_port: int,
+        *,
+        milter: bool = True,
+        policy: bool = True,
+        milter_address: str | None = None,
+    ) -> None:
+        """With `milter` or `policy` False, Postfix does not call that service (to measure
+        Postfix alone on the same harness). `milter_address` is where smtpd calls the
+        milter (default: inet on `milter_port`); a second smtpd, on `unix_milter_port`,
+        calls it on the UNIX socket `milter_socket` instead."""
         self.root = root
         self.config_dir = root / "etc"
         self.port = free_port()
+        self.unix_milter_port = free_port()
+        self.milter_socket = root / "milter.sock"
+        self.milter_address = milter_address or f"inet:127.0.0.1:{milter_port}"
         self.milter_port = milter_port
         self.policy_port = policy_port
+        self.uses_milter = milter
+        self.uses_policy = policy
         self.sink = Sink()
         self._controller: Controller | None = None
 
@@ -157,9 +184,13 @@ class PrivatePostfix:
             if any(r.get("address") == recipient for r in entry.get("recipients", []))
         ]
 
-    def smtp(self, client_ip: str = "203.0.113.5", *, tls: bool = False) -> smtplib.SMTP:
+    def smtp(
+        self, client_ip: str = "203.0.113.5", *, tls: bool = False, port: int | None = None
+    ) -> smtplib.SMTP:
         """A session presenting `client_ip` (XCLIENT), optionally with STARTTLS."""
-        client = smtplib.SMTP("127.0.0.1", self.port, local_hostname="client.test", timeout=30)
+        client = smtplib.SMTP(
+            "127.0.0.1", port or self.port, local_hostname="client.test", timeout=30
+        )
         client.ehlo()
         code, reply = client.docmd("XCLIENT", f"ADDR={client_ip} NAME=[UNAVAILABLE]")
         assert code == 220, reply
@@ -233,8 +264,10 @@ class PrivatePostfix:
             "smtpd_relay_restrictions": "permit_mynetworks reject_unauth_destination",
             "smtpd_recipient_restrictions": (
                 f"check_policy_service inet:127.0.0.1:{self.policy_port}"
+                if self.uses_policy
+                else "permit"
             ),
-            "smtpd_milters": f"inet:127.0.0.1:{self.milter_port}",
+            "smtpd_milters": self.milter_address,
             "milter_default_action": "tempfail",
             "smtpd_tls_security_level": "may",
             "smtpd_tls_cert_file": certificate,
@@ -244,10 +277,16 @@ class PrivatePostfix:
             "message_size_limit": str(30 * 1024 * 1024),
             "header_size_limit": str(1024 * 1024),
         }
+        if not self.uses_milter:
+            del main["smtpd_milters"]
         (self.config_dir / "main.cf").write_text(
             "".join(f"{name} = {value}\n" for name, value in main.items())
         )
         (self.config_dir / "master.cf").write_text(
-            MASTER_CF.format(smtpd_address=f"127.0.0.1:{self.port}")
+            MASTER_CF.format(
+                smtpd_address=f"127.0.0.1:{self.port}",
+                unix_milter_smtpd_address=f"127.0.0.1:{self.unix_milter_port}",
+                milter_socket=self.milter_socket,
+            )
         )
         self._postfix("set-permissions")

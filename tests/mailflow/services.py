@@ -27,6 +27,19 @@ def wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> No
             time.sleep(0.05)
 
 
+def wait_for_socket(path: Path, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX) as connection:
+                connection.connect(str(path))
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"not listening on {path}: {log.read_text()[-3000:]}") from None
+            time.sleep(0.05)
+
+
 class MailServices:
     """The milter and the policy service for `accounts`, on the ports Postfix calls."""
 
@@ -38,12 +51,14 @@ class MailServices:
         policy_port: int,
         log_dir: Path,
         drop: str = "reject",
+        milter_listen: str | None = None,
     ) -> None:
         self.database_url = database_url
         self.accounts = accounts
         self.milter_port = milter_port
         self.policy_port = policy_port
         self.drop = drop
+        self.milter_listen = milter_listen or f"inet:127.0.0.1:{milter_port}"
         self.milter_log = log_dir / "milter.log"
         self.policy_log = log_dir / "policy.log"
         self.processes: list[subprocess.Popen[bytes]] = []
@@ -61,14 +76,17 @@ class MailServices:
             self.milter_log,
             "milter",
             "--listen",
-            f"inet:127.0.0.1:{self.milter_port}",
+            self.milter_listen,
             "--trust-authserv-id",
             TRUSTED_AUTHSERV_ID,
             "--drop",
             self.drop,
             *accounts,
         )
-        wait_listening(self.milter_port, self.milter, self.milter_log)
+        if self.milter_listen.startswith("unix:"):
+            wait_for_socket(Path(self.milter_listen[5:]), self.milter, self.milter_log)
+        else:
+            wait_listening(self.milter_port, self.milter, self.milter_log)
         return self
 
     def logs(self) -> str:
@@ -103,6 +121,7 @@ class MailServices:
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
+                umask=0,  # a UNIX socket the milter makes must admit Postfix's own user
             )
         self.processes.append(process)
         return process

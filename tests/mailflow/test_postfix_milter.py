@@ -302,3 +302,19 @@ def test_drop_discard_accepts_and_delivers_nothing(flow: Flow) -> None:
     time.sleep(1)  # a delivery, were there one, would have reached the sink by now
     assert flow.postfix.sink.to(ann) == []
     assert "milter-discard" in flow.postfix.log()
+
+
+def test_the_milter_serves_a_unix_socket_too(flow: Flow) -> None:
+    flow.add("block_senders", factories.blocked_sender(pattern="boss@evil.example"))
+    flow.services.milter_listen = f"unix:{flow.postfix.milter_socket}"
+    flow.start()
+    clean, blocked = flow.address("clean"), flow.address("blocked")
+    with flow.postfix.smtp(port=flow.postfix.unix_milter_port) as client:
+        assert (
+            send(client, "a@sender.example", [clean], message("a@sender.example", [clean]))[0]
+            == 250
+        )
+        content = message("boss@evil.example", [blocked])
+        assert send(client, "a@sender.example", [blocked], content)[0] == 250
+    assert flow.postfix.sink.wait_for(clean).headers(HEADER)
+    assert len(flow.postfix.held_for(blocked)) == 1

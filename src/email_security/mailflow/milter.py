@@ -166,7 +166,6 @@ class SettingsMilter(Milter.Base):
                 "%s: headers unreadable (%s); the envelope alone is evaluated", queue_id, exc
             )
             parsed = engine.Message(recipients=recipients)
-        trusted = self.config.trusted_authserv_ids
         results = [value for name, value in transaction.headers if name.lower() == _AR]
         return dataclasses.replace(
             parsed,
@@ -174,9 +173,7 @@ class SettingsMilter(Milter.Base):
             client_ip=self.client_ip,
             helo=self.helo,
             tls=bool(self.getsymval("{tls_version}") or self.getsymval("{cipher}")),
-            auth=engine.authentication_results(results, trusted)
-            if trusted
-            else engine.AuthResults(),
+            auth=engine.authentication_results(results, self.config.trusted_authserv_ids),
             received_ips=(),
             received_tls=(),
         )
