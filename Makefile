@@ -8,7 +8,7 @@ PORT ?= 8787
 # Cases per API operation and database for `make fuzz` (`make test` runs 15).
 FUZZ_EXAMPLES ?= 100
 
-.PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-evaluate-request bench-http bench-listing bench-batch bench-profile load wrk
+.PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-evaluate-request bench-http bench-listing bench-batch bench-profile bench-mailflow load wrk
 
 # The policy engine's hot modules, compiled with mypyc (the engine runs them only while
 # they match the sources; see src/email_security/engine/_speedups.py).
@@ -87,6 +87,10 @@ bench-batch: install
 
 bench-profile: install
 	$(BIN)/python bench/profile_request.py
+
+# Real mail through a private Postfix, as root, with postfix installed (see .ci/run).
+bench-mailflow: install
+	$(BIN)/python bench/mailflow.py $(BENCH_ARGS)
 
 wrk:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
