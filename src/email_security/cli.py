@@ -1,4 +1,4 @@
-"""The `email-security` command: serve, db upgrade, tokens, evaluate, import."""
+"""The `email-security` command: serve, db upgrade, tokens, evaluate, import, milter, policy."""
 
 from __future__ import annotations
 
