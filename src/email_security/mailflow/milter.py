@@ -60,30 +60,38 @@ class _Transaction:
 
 
 class SettingsMilter(Milter.Base):
+    """One MTA connection. Every step but the end of the message is `noreply`: the MTA sends
+    them without waiting for an answer, which only the end of the message has."""
+
     def __init__(self, config: MilterConfig) -> None:
         self.config = config
         self.client_ip: str | None = None
         self.helo: str | None = None
         self.transaction: _Transaction | None = None
 
+    @Milter.noreply
     def connect(self, hostname: str, family: int, hostaddr: Any) -> int:
         if family in (socket.AF_INET, socket.AF_INET6) and hostaddr:
             self.client_ip = _ip(hostaddr[0])
         return Milter.CONTINUE
 
+    @Milter.noreply
     def hello(self, hostname: str) -> int:
         self.helo = hostname
         return Milter.CONTINUE
 
+    @Milter.noreply
     def envfrom(self, sender: str, *parameters: str) -> int:
         self.transaction = _Transaction(_address(sender))
         return Milter.CONTINUE
 
+    @Milter.noreply
     def envrcpt(self, recipient: str, *parameters: str) -> int:
         if self.transaction is not None:
             self.transaction.recipients.append(recipient)
         return Milter.CONTINUE
 
+    @Milter.noreply
     def header(self, name: str, value: str) -> int:
         transaction = self.transaction
         if transaction is None:
@@ -97,6 +105,7 @@ class SettingsMilter(Milter.Base):
             transaction.header_bytes += size
         return Milter.CONTINUE
 
+    @Milter.noreply
     def body(self, chunk: bytes) -> int:
         transaction = self.transaction
         if transaction is not None and transaction.body_bytes < self.config.max_body_bytes:
