@@ -318,3 +318,28 @@ def test_the_milter_serves_a_unix_socket_too(flow: Flow) -> None:
         assert send(client, "a@sender.example", [blocked], content)[0] == 250
     assert flow.postfix.sink.wait_for(clean).headers(HEADER)
     assert len(flow.postfix.held_for(blocked)) == 1
+
+
+def test_each_recipient_is_judged_by_the_account_protecting_its_domain(
+    flow: Flow, other_api: Api
+) -> None:
+    # The second account protects other.example and blocks the sender; the first, the
+    # default, knows nothing of it.
+    other_api.ok(other_api.post("domains", json=factories.protected_domain("other.example")), 201)
+    blocked = factories.blocked_sender(pattern="promo@sender.example")
+    block = other_api.ok(other_api.post("block_senders", json=blocked), 201)
+    flow.services.accounts.append(other_api.account.id)
+    flow.start()
+    ours, theirs = flow.address("ann"), flow.address("ben", "other.example")
+    with flow.postfix.smtp() as client:
+        content = message("promo@sender.example", [ours, theirs])
+        assert send(client, "bounces@mailer.example", [ours, theirs], content)[0] == 250
+    # other.example drops MALICIOUS (the factory's default): its recipient is removed.
+    delivered = flow.postfix.sink.wait_for(ours)
+    assert delivered.recipients == [ours]
+    (verdict,) = delivered.headers(HEADER)
+    assert verdict.startswith("disposition=NONE; action=deliver; settings-version=0")
+    assert flow.postfix.sink.to(theirs) == []
+    assert flow.postfix.held_for(theirs) == []
+    assert "deleted=1" in flow.services.milter_log.read_text()
+    assert block["id"] not in verdict
