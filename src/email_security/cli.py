@@ -216,7 +216,11 @@ def milter(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--listen") from None
     try:
-        from email_security.mailflow.milter import MilterConfig, serve_milter
+        from email_security.mailflow.milter import (
+            BODY_BYTES_PER_TEXT_CHARACTER,
+            MilterConfig,
+            serve_milter,
+        )
     except ImportError:
         typer.echo(
             "the milter needs pymilter: pip install 'email-security-settings[milter]' "
@@ -228,7 +232,7 @@ def milter(
         _mail_accounts(account),
         frozenset(trust_authserv_id or ()),
         "reject" if drop == "reject" else "discard",
-        max_body_bytes=4 * Settings.from_env().body_text_limit,
+        max_body_bytes=BODY_BYTES_PER_TEXT_CHARACTER * Settings.from_env().body_text_limit,
     )
     serve_milter(listen, config)
 
