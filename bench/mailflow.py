@@ -58,6 +58,7 @@ from tests.server_process import CLI, free_port  # noqa: E402
 
 from email_security.engine import COMPILED  # noqa: E402
 from email_security.migrations import upgrade  # noqa: E402
+from engine import cpu_model  # noqa: E402
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 ACCOUNT = "bench"
@@ -373,14 +374,6 @@ def measure_size(
 
 
 # --- report ---------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def postfix_version() -> str:
