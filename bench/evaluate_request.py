@@ -23,6 +23,7 @@ from sqlalchemy import event
 
 import email_security.evaluation.routes
 from email_security.app import create_app
+from email_security.audit.records import CLI
 from email_security.auth.tokens import create_token
 from email_security.config import Settings
 from email_security.core.bulk_import import import_entries
@@ -53,7 +54,7 @@ async def measure(database_label: str, url: str, batches: int, batch: int) -> No
         ).encode()
         for n in range(1000)
     ]
-    import_entries(setup, SettingsWrites(setup), blocked, ACCOUNT, lines)
+    import_entries(setup, SettingsWrites(setup), blocked, ACCOUNT, lines, CLI)
     with setup.write() as session:
         token = create_token(session, ACCOUNT, read_only=True)
     setup.dispose()

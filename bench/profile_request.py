@@ -21,6 +21,7 @@ from pyinstrument import Profiler
 from sqlalchemy import select
 
 from email_security.app import create_app
+from email_security.audit.records import CLI
 from email_security.auth.tokens import create_token
 from email_security.config import Settings
 from email_security.core.bulk_import import import_entries
@@ -37,7 +38,7 @@ async def profile(url: str, requests: int) -> None:
     policies = next(resource for resource in RESOURCES if resource.name == "allow_policies")
     rng = random.Random(3)
     lines = [json.dumps(entry(n, rng)).encode() for n in range(1000)]
-    import_entries(database, SettingsWrites(database), policies, ACCOUNT, lines)
+    import_entries(database, SettingsWrites(database), policies, ACCOUNT, lines, CLI)
     with database.write() as session:
         token = create_token(session, ACCOUNT)
     app = create_app(Settings(database_url=url), database=database)

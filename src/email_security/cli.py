@@ -62,15 +62,16 @@ def tokens_create(
 ) -> None:
     """Create an API token; the token is printed once, as the last line."""
     _check_account_id(account)
-    from email_security.auth.tokens import create_token
+    from email_security.auth.tokens import issue_token
     from email_security.kit.db import Database
 
     database = Database(Settings.from_env().database_url)
     with database.write() as session:
-        token = create_token(session, account, read_only=read_only, email=email)
+        token_id, token = issue_token(session, account, read_only=read_only, email=email)
     database.dispose()
     typer.echo(f"account: {account}")
     typer.echo(f"permission: {'read' if read_only else 'edit'}")
+    typer.echo(f"token id: {token_id} (audit records name it; not a secret)")
     typer.echo(token)
 
 
@@ -160,6 +161,7 @@ def import_command(
     import sys
     import time
 
+    from email_security.audit.records import CLI
     from email_security.core.bulk_import import ImportFailed, import_entries
     from email_security.evaluation.versions import SettingsWrites
     from email_security.kit.db import Database
@@ -175,7 +177,8 @@ def import_command(
     try:
         with sys.stdin.buffer if entries_file == "-" else open(entries_file, "rb") as lines:
             writes = SettingsWrites(database)
-            count = import_entries(database, writes, resources[resource_name], account, lines)
+            resource = resources[resource_name]
+            count = import_entries(database, writes, resource, account, lines, CLI)
     except OSError as exc:
         typer.echo(f"cannot read {entries_file}: {exc.strerror}", err=True)
         raise typer.Exit(2) from None

@@ -36,6 +36,12 @@ class Settings:
     new_domain_suspicious_days: int = 30
     # Characters of a message's body text that content policies read (the rest is not).
     body_text_limit: int = 1_048_576
+    # Audit records older than this many days are purged by the sweeper.
+    audit_retention_days: float = 365.0
+    # How often each process's sweeper deletes expired entries and purges old records.
+    expiry_sweep_seconds: float = 60.0
+    # How often counted hits are written to the database (0: hits are not counted).
+    hit_flush_seconds: float = 10.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -51,6 +57,9 @@ class Settings:
             new_domain_malicious_days=int(env("EMAIL_SECURITY_NEW_DOMAIN_MALICIOUS_DAYS", 7)),
             new_domain_suspicious_days=int(env("EMAIL_SECURITY_NEW_DOMAIN_SUSPICIOUS_DAYS", 30)),
             body_text_limit=int(env("EMAIL_SECURITY_BODY_TEXT_LIMIT", 1_048_576)),
+            audit_retention_days=float(env("EMAIL_SECURITY_AUDIT_RETENTION_DAYS", 365)),
+            expiry_sweep_seconds=float(env("EMAIL_SECURITY_EXPIRY_SWEEP_SECONDS", 60)),
+            hit_flush_seconds=float(env("EMAIL_SECURITY_HIT_FLUSH_SECONDS", 10)),
         )
 
     def thresholds(self) -> Thresholds:

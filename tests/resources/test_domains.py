@@ -46,6 +46,10 @@ OUTPUT_FIELDS = {
     "spf_status",
     "inbox_provider",
     "o365_tenant_id",
+    # What every entry has beyond the contract: its expiry and hit statistics.
+    "expires_at",
+    "hit_count",
+    "last_hit_at",
 }
 OPTIONAL_DEFAULTS = {
     "folder": None,

@@ -9,9 +9,12 @@ database round trip on most requests.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
+import re
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Annotated
@@ -20,11 +23,14 @@ from fastapi import Depends, Path, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from email_security.audit.records import Actor
 from email_security.auth.accounts import ACCOUNT_ID_MAX
 from email_security.auth.tokens import ApiToken, hash_token
 from email_security.kit.db import Database
 from email_security.kit.errors import PermissionDenied, RateLimited, Unauthenticated
 from email_security.kit.ratelimit import TokenBuckets
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -33,13 +39,23 @@ class Principal:
     account_id: str
     read_only: bool
     email: str | None = None
+    token_id: str | None = None  # the token's public id: what audit records name
+    request_id: str | None = None  # set for edits: ties a request's audit records together
+
+    @property
+    def actor(self) -> Actor:
+        return Actor("token", self.token_id, self.request_id)
 
 
 def _lookup(database: Database, digest: str) -> Principal | None:
     with database.read_one() as connection:
         row = connection.execute(
             select(
-                ApiToken.token_hash, ApiToken.account_id, ApiToken.read_only, ApiToken.email
+                ApiToken.token_hash,
+                ApiToken.account_id,
+                ApiToken.read_only,
+                ApiToken.email,
+                ApiToken.id,
             ).where(ApiToken.token_hash == digest)
         ).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
@@ -49,6 +65,7 @@ def _lookup(database: Database, digest: str) -> Principal | None:
         account_id=row.account_id,
         read_only=row.read_only,
         email=row.email,
+        token_id=str(row.id),
     )
 
 
@@ -166,10 +183,20 @@ async def authenticate(request: Request, account_id: AccountId) -> Principal:
     return principal
 
 
-async def require_edit(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+def _request_id(request: Request) -> str:
+    """The client's X-Request-Id when it is a short printable token, else a new one."""
+    given = request.headers.get("x-request-id", "")
+    if REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+async def require_edit(
+    request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> Principal:
     if principal.read_only:
         raise PermissionDenied("This token is read-only; the request needs edit permission")
-    return principal
+    return dataclasses.replace(principal, request_id=_request_id(request))
 
 
 ReadAccess = Annotated[Principal, Depends(authenticate)]

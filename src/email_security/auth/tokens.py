@@ -38,10 +38,19 @@ def create_token(
     session: Session, account_id: str, *, read_only: bool = False, email: str | None = None
 ) -> str:
     """Store a new token for the account (created if new) and return the secret, once."""
+    return issue_token(session, account_id, read_only=read_only, email=email)[1]
+
+
+def issue_token(
+    session: Session, account_id: str, *, read_only: bool = False, email: str | None = None
+) -> tuple[str, str]:
+    """`create_token`, also answering the token's public id (what audit records name)."""
     ensure_account(session, account_id)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token_id = uuid.uuid4()
     session.add(
         ApiToken(
+            id=token_id,
             account_id=account_id,
             token_hash=hash_token(token),
             email=email.lower() if email else None,
@@ -50,7 +59,7 @@ def create_token(
         )
     )
     session.flush()
-    return token
+    return str(token_id), token
 
 
 def any_token_exists(session: Session) -> bool:

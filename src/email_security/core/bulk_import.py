@@ -14,11 +14,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Column, Table, insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from email_security.audit.records import Actor, trail_of
 from email_security.core.resource import Resource
 from email_security.core.service import ResourceService, SettingsWriter
+from email_security.core.tables import as_row, column_default
 from email_security.kit.db import Database
 from email_security.kit.errors import ApiError
 from email_security.kit.requests import parse_json
@@ -36,12 +38,13 @@ def import_entries(
     resource: Resource,
     account_id: str,
     lines: Iterable[bytes],
+    actor: Actor,
 ) -> int:
     """Import every non-blank line (the account is created if new); returns how many
-    entries were added."""
+    entries were added, each with its audit record."""
     service = ResourceService(resource, database)
     imported = 0
-    with write(account_id, create_account=True) as session:
+    with write(account_id, actor, create_account=True) as session:
         chunk: list[tuple[str, dict[str, Any]]] = []
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -104,10 +107,14 @@ def _insert(
         except ApiError as exc:
             raise ImportFailed(exc.details[0].message) from None
     rows = [values for _, values in chunk]
+    table = service.model.__table__
     if session.get_bind().dialect.name == "postgresql":
-        _copy(session, service.model.__table__, rows)
+        _copy(session, table, rows)
     else:
-        session.execute(insert(service.model.__table__), rows)
+        session.execute(insert(table), rows)
+    resource = service.resource
+    entries = [resource.serialise(as_row(values, table.columns)) for values in rows]
+    trail_of(session).record_created(session, resource, entries)
     return len(chunk)
 
 
@@ -124,16 +131,6 @@ def _copy(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
         for row in rows:
             values = []
             for column, convert in zip(columns, converters, strict=True):
-                value = row[column.name] if column.name in row else _default(column)
+                value = row[column.name] if column.name in row else column_default(column)
                 values.append(value if convert is None or value is None else convert(value))
             copy.write_row(values)
-
-
-def _default(column: Column[Any]) -> Any:
-    """The value an INSERT would give a column the row leaves out (its Python default)."""
-    default = column.default
-    if default is None:
-        return None
-    if getattr(default, "is_callable", False):
-        return default.arg(None)  # type: ignore[attr-defined]
-    return getattr(default, "arg", None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import UnionType
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -22,9 +22,13 @@ from email_security.kit.fields import QueryBool, QueryText
 if TYPE_CHECKING:
     from email_security.core.resource import Resource
 
+Query = TypeVar("Query", bound=BaseModel)
+
 MAX_PER_PAGE = 1000
 # Every resource can be sorted by creation, and is unless the query says otherwise.
 DEFAULT_ORDER = "created_at"
+# Every resource can be sorted by its last hit too: entries never hit come last either way.
+LAST_HIT_ORDER = "last_hit_at"
 # Keeps (page - 1) * per_page inside a 64-bit OFFSET on every database.
 MAX_PAGE = 2**31 - 1
 
@@ -97,7 +101,7 @@ def _is_list(annotation: Any) -> bool:
     )
 
 
-def list_query_parser(model: type[ListQuery]) -> Callable[[Request], Awaitable[ListQuery]]:
+def list_query_parser(model: type[Query]) -> Callable[[Request], Awaitable[Query]]:
     """A dependency that validates the query string with `model`.
 
     FastAPI can do this itself from a model, but spends more time on it than the rest of
@@ -105,7 +109,7 @@ def list_query_parser(model: type[ListQuery]) -> Callable[[Request], Awaitable[L
     """
     repeated = {name for name, info in model.model_fields.items() if _is_list(info.annotation)}
 
-    async def parse(request: Request) -> ListQuery:
+    async def parse(request: Request) -> Query:
         params = request.query_params
         values = {
             name: params.getlist(name) if name in repeated else params[name]
@@ -123,7 +127,7 @@ def list_query_parser(model: type[ListQuery]) -> Callable[[Request], Awaitable[L
     return parse
 
 
-def query_parameters(model: type[ListQuery]) -> list[dict[str, Any]]:
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     """The OpenAPI description of the query parameters `list_query_parser` reads."""
     schema = model.model_json_schema()
     return [
@@ -177,10 +181,13 @@ def list_page(
     where, narrowed = conditions(resource, account_id, query, connection.dialect.name)
     order_field = getattr(query, "order", None) or DEFAULT_ORDER
     direction = desc if query.direction == "desc" else asc
+    order = direction(resource.sorts[order_field])
+    if order_field == LAST_HIT_ORDER:
+        order = order.nulls_last()
     statement = (
         resource.select_columns.where(*where)
         # id breaks ties so that pages never overlap or skip entries.
-        .order_by(direction(resource.sorts[order_field]), direction(model.id))
+        .order_by(order, direction(model.id))
         .offset((query.page - 1) * query.per_page)
         .limit(query.per_page)
     )

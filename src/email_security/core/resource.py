@@ -10,13 +10,13 @@ from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, Field, create_model, model_validator
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from email_security.core.batch import EVERY_OPERATION, BatchOperation
-from email_security.core.listing import DEFAULT_ORDER, Filter
+from email_security.core.listing import DEFAULT_ORDER, LAST_HIT_ORDER, Filter
 from email_security.core.tables import add_list_indexes
-from email_security.kit.fields import StrictInput
+from email_security.kit.fields import FutureInstant, Instant, StrictInput
 from email_security.patterns import PatternError
 
 if TYPE_CHECKING:
@@ -38,6 +38,20 @@ class SettingsOut(BaseModel):
     created_at: datetime
     modified_at: datetime
     last_modified: datetime = Field(deprecated=True, description="Use modified_at")
+    expires_at: datetime | None = Field(
+        description="From this instant the entry counts as absent, and is then deleted"
+    )
+    hit_count: int = Field(description="Messages whose applied verdict honoured the entry")
+    last_hit_at: datetime | None = Field(description="When a message last honoured the entry")
+
+
+# Fields every entry takes on create, PUT, PATCH and in batches, beyond its own.
+LIFECYCLE_INPUT: dict[str, Any] = {
+    "expires_at": (
+        FutureInstant | None,
+        Field(None, description="RFC 3339 with an offset; null: never expires"),
+    ),
+}
 
 
 class AliasedInput(StrictInput):
@@ -115,6 +129,31 @@ def normalising(name: str, normalise: Callable[[str], str]) -> Normaliser:
 ExtraRoutes = Callable[["APIRouter", "ResourceService"], None]
 
 
+def _with_lifecycle_input(body: type[StrictInput]) -> type[StrictInput]:
+    """The body with the fields every entry takes; same name, so the document is unchanged
+    but for them."""
+    model: type[StrictInput] = create_model(body.__name__, __base__=body, **LIFECYCLE_INPUT)
+    model.__doc__ = body.__doc__
+    return model
+
+
+def _lifecycle_filters(model: Any) -> dict[str, Filter]:
+    def unused_since(when: datetime) -> Any:
+        never_since = or_(model.last_hit_at.is_(None), model.last_hit_at < when)
+        return and_(model.created_at < when, never_since)
+
+    return {
+        "expires_before": Filter(
+            Instant, lambda when: model.expires_at < when, "Entries expiring before this instant"
+        ),
+        "unused_since": Filter(
+            Instant,
+            unused_since,
+            "Entries created before this instant and honoured by no message since",
+        ),
+    }
+
+
 @dataclass(eq=False)
 class Resource:
     """One settings group, declared once: what the core builds its API and storage from.
@@ -160,7 +199,15 @@ class Resource:
 
     def __post_init__(self) -> None:
         self.name = self.name or self.model.__tablename__
-        self.sorts = {**self.sorts, DEFAULT_ORDER: self.model.created_at}
+        self.create = _with_lifecycle_input(self.create)
+        if self.put is not None:
+            self.put = _with_lifecycle_input(self.put)
+        self.sorts = {
+            **self.sorts,
+            DEFAULT_ORDER: self.model.created_at,
+            LAST_HIT_ORDER: self.model.last_hit_at,
+        }
+        self.filters = {**self.filters, **_lifecycle_filters(self.model)}
         sorted_keys = {column.key for column in self.sorts.values()}
         add_list_indexes(
             self.model,

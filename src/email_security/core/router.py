@@ -116,7 +116,7 @@ def resource_router(resource: Resource, database: Database, write: SettingsWrite
     def create_item(principal: EditAccess, body: CreateBody) -> Response:
         many = isinstance(body, list)
         entries = body if many else [body]
-        with write(principal.account_id) as session:
+        with write(principal.account_id, principal.actor) as session:
             written = []
             for index, entry in enumerate(entries):
                 location = str(index) if many else ""
@@ -138,7 +138,7 @@ def resource_router(resource: Resource, database: Database, write: SettingsWrite
 
     def add_update_route(method: str, Body: Any, *, replace: bool, summary: str) -> None:
         def update_item(principal: EditAccess, item_id: ItemId, body: Body) -> Response:
-            with write(principal.account_id) as session:
+            with write(principal.account_id, principal.actor) as session:
                 row = service.load(session, principal.account_id, item_id)
                 service.update(session, row, body, replace=replace)
                 service.finish(session, principal.account_id, [("", row)])
@@ -166,7 +166,7 @@ def resource_router(resource: Resource, database: Database, write: SettingsWrite
         responses=ERROR_RESPONSES,
     )
     def delete_item(principal: EditAccess, item_id: ItemId) -> Response:
-        with write(principal.account_id) as session:
+        with write(principal.account_id, principal.actor) as session:
             row = service.load(session, principal.account_id, item_id)
             service.delete(session, [row])
         return envelope_response({"id": str(row.id)})
@@ -183,7 +183,7 @@ def resource_router(resource: Resource, database: Database, write: SettingsWrite
             responses=ERROR_RESPONSES,
         )
         def batch(principal: EditAccess, body: BatchRequest) -> Response:
-            with write(principal.account_id) as session:
+            with write(principal.account_id, principal.actor) as session:
                 result = apply_batch(service, session, principal.account_id, body)
             return envelope_response(result)
 
@@ -205,7 +205,7 @@ def resource_router(resource: Resource, database: Database, write: SettingsWrite
         ) -> Response:
             if not body:
                 raise BadRequest('The body must be a non-empty JSON array of {"id": ...} objects')
-            with write(principal.account_id) as session:
+            with write(principal.account_id, principal.actor) as session:
                 rows = service.load_many(session, principal.account_id, [e.id for e in body], "")
                 service.delete(session, rows)
             return envelope_response([{"id": str(row.id)} for row in rows])

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from email_security.audit.records import Actor, trail_of
 from email_security.core.resource import Change, FieldError, Resource
 from email_security.kit.db import Database, utcnow
 from email_security.kit.errors import ApiError, BadRequest, Conflict, NotFound
@@ -25,10 +26,10 @@ from email_security.kit.fastread import PreparedRead
 class SettingsWriter(Protocol):
     """Opens the write transaction of one account's settings, with whatever must commit
     along with every settings write (`email_security.evaluation.versions.SettingsWrites`:
-    the account's settings version)."""
+    the account's settings version and the audit trail of `actor`'s changes)."""
 
     def __call__(
-        self, account_id: str, *, create_account: bool = False
+        self, account_id: str, actor: Actor, *, create_account: bool = False
     ) -> AbstractContextManager[Session]: ...
 
 
@@ -111,6 +112,7 @@ class ResourceService:
     def create(self, session: Session, account_id: str, body: BaseModel, location: str = "") -> Any:
         row = self.model(**self.new_values(account_id, body, location))
         session.add(row)
+        trail_of(session).created(self.resource, row)
         return row
 
     def new_values(self, account_id: str, body: BaseModel, location: str = "") -> dict[str, Any]:
@@ -132,12 +134,15 @@ class ResourceService:
         stored = self.resource.stored_fields
         sent = _all_fields(body, stored) if replace else _sent_fields(body, stored)
         current = {name: getattr(row, name) for name in stored}
+        before = self.resource.serialise(row)
         for name, value in self._prepare(Change(current=current, sent=sent), location).items():
             setattr(row, name, value)
         row.modified_at = utcnow()
+        trail_of(session).updated(self.resource, row, before)
         return row
 
     def delete(self, session: Session, rows: Sequence[Any]) -> None:
+        trail_of(session).deleted(self.resource, map(self.resource.serialise, rows))
         ids = [row.id for row in rows]
         for chunk in _chunks(ids, 500):
             session.execute(delete(self.model).where(self.model.id.in_(chunk)))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from functools import lru_cache, partial
+from typing import Any
 
 import re2
 from rapidfuzz.distance import DamerauLevenshtein
@@ -186,6 +188,11 @@ class CompiledSettings:
     body_policies: RegexSet[ContentPolicy]
     url_ignore_patterns: RegexSet[UrlIgnorePattern]
     restrictions: dict[str, list[Restriction]] = field(default_factory=dict)
+    # Expiry: the settings as given, and the first instant an entry indexed here expires
+    # (None: none does). From then on `in_force` compiles them again, once.
+    source: Settings | None = None
+    valid_until: datetime | None = None
+    _successor: CompiledSettings | None = field(default=None, repr=False)
 
     # Remembered look-ups, made in __post_init__.
     sender_domain: Callable[[str], SenderDomain] = field(init=False, repr=False)
@@ -201,6 +208,18 @@ class CompiledSettings:
         self.sender_address = remember(partial(_sender_address, self.senders, self.sender_domain))
         self.match_ip = remember(self.senders.match_ip)
         self.recipient = remember(partial(_recipient, self.recipient_policies, self.protected))
+
+    def in_force(self, now: datetime) -> CompiledSettings:
+        """These settings as they are at `now`: self, until an entry expires; then the
+        settings compiled again without it (once, and remembered: no rebuild per message)."""
+        valid_until = self.valid_until
+        if valid_until is None or now < valid_until or self.source is None:
+            return self
+        successor = self._successor
+        if successor is None or not (successor.valid_until is None or now < successor.valid_until):
+            successor = compile_settings(self.source, self.thresholds, now)
+            self._successor = successor
+        return successor
 
 
 def _protected_domain_of(protected: dict[str, Protected], domain: str) -> Protected | None:
@@ -245,8 +264,13 @@ def _recipient(
     return Recipient(address, domain_protected, exempt, tuple(map(id, exempt)))
 
 
-def compile_settings(settings: Settings, thresholds: Thresholds | None = None) -> CompiledSettings:
-    """Index every entry of the settings; the result is immutable and safe to share."""
+def compile_settings(
+    settings: Settings, thresholds: Thresholds | None = None, now: datetime | None = None
+) -> CompiledSettings:
+    """Index every entry of the settings in force at `now` (default: the present); the
+    result is immutable and safe to share."""
+    source = settings
+    settings, valid_until = _in_force(settings, now or datetime.now(UTC))
     policies = settings.allow_policies
     protected = {}
     for domain in settings.domains:
@@ -281,7 +305,32 @@ def compile_settings(settings: Settings, thresholds: Thresholds | None = None) -
         body_policies=body_policies,
         url_ignore_patterns=url_ignore_patterns,
         restrictions=dict(restrictions),
+        source=source if valid_until is not None else None,
+        valid_until=valid_until,
     )
+
+
+def _in_force(settings: Settings, now: datetime) -> tuple[Settings, datetime | None]:
+    """The settings without the entries expired at `now`, and the next expiry among the
+    rest. Without any expiry (most settings) they come back as they are."""
+    changes: dict[str, Any] = {}
+    next_expiry: datetime | None = None
+    for group in fields(Settings):
+        entries = getattr(settings, group.name)
+        if not isinstance(entries, tuple):
+            continue  # the version
+        expiring = [entry for entry in entries if entry.expires_at is not None]
+        if not expiring:
+            continue
+        kept = tuple(
+            entry for entry in entries if entry.expires_at is None or now < entry.expires_at
+        )
+        for entry in expiring:
+            if now < entry.expires_at and (next_expiry is None or entry.expires_at < next_expiry):
+                next_expiry = entry.expires_at
+        if len(kept) != len(entries):
+            changes[group.name] = kept
+    return (replace(settings, **changes) if changes else settings), next_expiry
 
 
 def _content_policies(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from email_security.engine._body import read_body
@@ -170,8 +171,11 @@ def _impersonated(
     return tuple(identities)
 
 
-def evaluate(message: Message, compiled: CompiledSettings) -> Verdict:
-    """The verdict for every recipient of the message."""
+def evaluate(message: Message, compiled: CompiledSettings, now: datetime | None = None) -> Verdict:
+    """The verdict for every recipient of the message, with the entries in force at `now`
+    (default: the present)."""
+    if compiled.valid_until is not None:
+        compiled = compiled.in_force(now or datetime.now(UTC))
     sender = _Sender.of(message, compiled)
     content: _ContentFound = ()
     links: tuple[Link, ...] = ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 __all__ = [
@@ -54,6 +55,7 @@ class AllowPolicy:
     is_acceptable_sender: bool = False
     is_exempt_recipient: bool = False
     verify_sender: bool = False
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class BlockedSender:
     pattern: str
     pattern_type: str
     is_regex: bool = False
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class TrustedDomain:
     is_regex: bool = False
     is_recent: bool = False
     is_similarity: bool = False
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class ImpersonationEntry:
     name: str
     email: str  # one address, addresses separated by commas, or a regex
     is_email_regex: bool = False
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,7 @@ class ProtectedDomain:
     ip_restrictions: tuple[str, ...] = ()
     lookback_hops: int = 1
     drop_dispositions: tuple[str, ...] = ()
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class SendingDomainRestriction:
     id: str
     domain: str
     exclude: tuple[str, ...] = ()
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,7 @@ class ContentPolicy:
     pattern: str
     targets: tuple[str, ...]  # "SUBJECT" and/or "BODY"
     enabled: bool = True
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,7 @@ class UrlIgnorePattern:
 
     id: str
     pattern: str
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,8 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything an account has configured, as the engine reads it."""
+    """Everything an account has configured, as the engine reads it. An entry whose
+    `expires_at` has passed counts as absent (never applied, never reported)."""
 
     allow_policies: tuple[AllowPolicy, ...] = ()
     block_senders: tuple[BlockedSender, ...] = ()

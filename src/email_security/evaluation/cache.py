@@ -6,6 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from email_security import engine
 from email_security.evaluation.loader import load_settings
@@ -78,7 +79,7 @@ class IndexCache:
             versions.learn(account_id, known, epoch)
         compiled = self._fresh(account_id, known)
         if compiled is not None:
-            return compiled
+            return self._in_force(account_id, compiled)
         with self._build_lock(account_id):
             compiled = self._fresh(account_id, known)
             if compiled is None:
@@ -89,7 +90,19 @@ class IndexCache:
                 versions.learn(account_id, compiled.version, epoch)
                 self._store(account_id, compiled)
                 self.builds += 1
+            return self._in_force(account_id, compiled)
+
+    def _in_force(
+        self, account_id: str, compiled: engine.CompiledSettings
+    ) -> engine.CompiledSettings:
+        """Without the entries expired since it was built: stored in its place, so that the
+        one rebuild an expiry costs is shared by every later evaluation."""
+        if compiled.valid_until is None:
             return compiled
+        current = compiled.in_force(datetime.now(UTC))
+        if current is not compiled:
+            self._store(account_id, current)
+        return current
 
     def _fresh(self, account_id: str, at_least_version: int) -> engine.CompiledSettings | None:
         with self._guard:

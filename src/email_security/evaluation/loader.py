@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -30,7 +31,7 @@ def _rows(
     make: Callable[..., T],
 ) -> tuple[T, ...]:
     """Only the columns the engine needs, as tuples: no ORM objects for a million rows."""
-    names = list(columns)
+    names = [*columns, "expires_at"]
     statement = select(model.id, *(getattr(model, name) for name in names)).where(
         model.account_id == account_id
     )
@@ -99,9 +100,10 @@ def _protected_domain(
     ip_restrictions: list[str],
     lookback_hops: int,
     drop_dispositions: list[str],
+    expires_at: datetime | None,
 ) -> engine.ProtectedDomain:
     return engine.ProtectedDomain(
-        id, domain, tuple(ip_restrictions), lookback_hops, tuple(drop_dispositions)
+        id, domain, tuple(ip_restrictions), lookback_hops, tuple(drop_dispositions), expires_at
     )
 
 
@@ -109,11 +111,17 @@ def _sending_domain_restriction(
     id: str,
     domain: str,
     exclude: list[str],
+    expires_at: datetime | None,
 ) -> engine.SendingDomainRestriction:
-    return engine.SendingDomainRestriction(id, domain, tuple(exclude))
+    return engine.SendingDomainRestriction(id, domain, tuple(exclude), expires_at)
 
 
 def _content_policy(
-    id: str, name: str, pattern: str, targets: list[str], enabled: bool
+    id: str,
+    name: str,
+    pattern: str,
+    targets: list[str],
+    enabled: bool,
+    expires_at: datetime | None,
 ) -> engine.ContentPolicy:
-    return engine.ContentPolicy(id, name, pattern, tuple(targets), enabled)
+    return engine.ContentPolicy(id, name, pattern, tuple(targets), enabled, expires_at)

@@ -30,6 +30,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from email_security.audit.records import Actor, open_trail
 from email_security.auth.accounts import Account, ensure_account
 from email_security.kit.db import Database
 
@@ -184,15 +185,18 @@ def settings_version(connection: Session | Connection, account_id: str) -> int:
 
 
 class SettingsWrites:
-    """Write transactions of one account's settings: each moves the account's version in
-    the same commit and, once committed, tells `board` (this instance's)."""
+    """Write transactions of one account's settings: each moves the account's version and
+    writes the audit records of its changes (made by `actor`) in the same commit and, once
+    committed, tells `board` (this instance's)."""
 
     def __init__(self, database: Database, board: SettingsVersions | None = None) -> None:
         self._database = database
         self._board = board
 
     @contextmanager
-    def __call__(self, account_id: str, *, create_account: bool = False) -> Iterator[Session]:
+    def __call__(
+        self, account_id: str, actor: Actor, *, create_account: bool = False
+    ) -> Iterator[Session]:
         with self._database.write() as session:
             if create_account:
                 ensure_account(session, account_id)
@@ -201,4 +205,6 @@ class SettingsWrites:
                 self._database.after_commit(
                     session, partial(self._board.advance, account_id, version)
                 )
+            trail = open_trail(session, account_id, actor)
             yield session
+            trail.write(session)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
     GetJsonSchemaHandler,
+    Strict,
     StringConstraints,
     Tag,
 )
@@ -118,6 +122,36 @@ def _integral(value: object) -> object:
 # Last in an integer's Annotated (after its bounds, which then stay in the document): a whole
 # number is taken also when written 20.0; a boolean or a string never is.
 WHOLE_FLOATS = BeforeValidator(_integral)
+
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339_text(value: object) -> object:
+    # Pydantic would also read a number, or text like "0.5", as seconds since 1970.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time with an offset, like 2027-01-31T12:00:00Z")
+    return value
+
+
+def _in_future(value: datetime) -> datetime:
+    if value <= datetime.now(UTC):
+        raise ValueError("must be in the future")
+    return value
+
+
+# An RFC 3339 date-time with an offset ("2027-01-31T12:00:00Z"), in a body or a query.
+Instant = Annotated[
+    AwareDatetime,
+    Strict(False),
+    BeforeValidator(_rfc3339_text),
+    Documented({"format": "date-time"}),
+]
+FutureInstant = Annotated[
+    Instant, AfterValidator(_in_future), checked_by_server("a future instant")
+]
+
 
 # A list whose items may each appear once (refused otherwise, and documented so).
 Distinct = (AfterValidator(_distinct), Documented({"uniqueItems": True}))

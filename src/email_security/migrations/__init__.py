@@ -38,6 +38,7 @@ def declared(obj: Any, name: str | None, type_: str, reflected: bool, compare_to
 
 def models_metadata() -> MetaData:
     """Every table the models declare: what the history must build."""
+    import email_security.audit.records
     import email_security.auth.tokens
     import email_security.core.counts
     import email_security.resources  # noqa: F401  (each module registers its tables)
