@@ -29,6 +29,7 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from email_security.app import create_app
+from email_security.audit.routes import audit_router
 from email_security.config import Settings
 from email_security.kit.db import Database
 from tests.factories import allow_policy
@@ -156,7 +157,12 @@ def test_every_operation_documents_the_errors_it_answers(client: TestClient) -> 
         if path.startswith("/client/v4/accounts/")
         for method, operation in by_method.items()
     ]
-    assert len(operations) == len(settings_operations()) + 1  # and evaluate
+    audit_log = audit_router(
+        _DOCUMENTED_APP.state.database, _DOCUMENTED_APP.state.index_cache.writes
+    )
+    audit_operations = sum(len(route.methods) for route in audit_log.routes)  # type: ignore[attr-defined]
+    # The settings, evaluate, and the audit log.
+    assert len(operations) == len(settings_operations()) + 1 + audit_operations
     for path, method, operation in operations:
         documented = set(operation["responses"])
         # The verification route documented no error at all.
@@ -169,7 +175,7 @@ def test_every_operation_documents_the_errors_it_answers(client: TestClient) -> 
 def test_list_results_are_documented_as_lists(client: TestClient) -> None:
     schemas = client.get("/client/v4/openapi.json").json()["components"]["schemas"]
     lists = [name for name in schemas if name.startswith("ListEnvelope")]
-    assert len(lists) == len(CASES)  # one list per group
+    assert len(lists) == len(CASES) + 1  # one list per group, and the audit log
     for name in lists:
         result = schemas[name]["properties"]["result"]
         # It said `Out | null`, so every non-empty list answered broke the document.

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.responses import Response
 
 from email_security import __version__
+from email_security.audit.routes import audit_router
 from email_security.auth.access import SECURITY_REQUIREMENT, SECURITY_SCHEMES, TokenCache
 from email_security.config import Settings
 from email_security.core.router import resource_router
@@ -23,6 +24,7 @@ from email_security.kit.envelope import envelope_response
 from email_security.kit.handlers import install_error_handlers
 from email_security.kit.openapi import install_openapi
 from email_security.kit.ratelimit import TokenBuckets
+from email_security.lifecycle.expiry import ExpirySweeper
 from email_security.resources import RESOURCES
 
 API_PREFIX = "/client/v4"
@@ -38,7 +40,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # Database work runs in threads. Many threads only take turns at the interpreter
         # lock, each turn costing a context switch: a few threads serve more requests.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
-        with index_cache.watching():
+        with index_cache.watching(), expiry_sweeper.running():
             yield
 
     app = FastAPI(
@@ -53,6 +55,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     database = database or Database(settings.database_url)
     index_cache = IndexCache(database, settings.thresholds())
+    expiry_sweeper = ExpirySweeper(
+        database,
+        index_cache.writes,
+        settings.expiry_sweep_seconds,
+        settings.audit_retention_days,
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.index_cache = index_cache
@@ -67,6 +75,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         router = resource_router(resource, database, index_cache.writes)
         app.include_router(router, prefix=SETTINGS_PREFIX)
     app.include_router(evaluation_router, prefix=ACCOUNT_PREFIX)
+    app.include_router(audit_router(database, index_cache.writes), prefix=ACCOUNT_PREFIX)
 
     @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")
     def healthz() -> Response:
