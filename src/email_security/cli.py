@@ -1,4 +1,5 @@
-"""The `email-security` command: serve, db upgrade, tokens, evaluate, import, milter, policy."""
+"""The `email-security` command: serve, db upgrade, tokens, evaluate, import, audit, milter,
+policy."""
 
 from __future__ import annotations
 
@@ -191,6 +192,51 @@ def import_command(
         f"imported {count} {resource_name} into account {account} "
         f"in {time.monotonic() - started:.1f} s"
     )
+
+
+@app.command()
+def audit(
+    account: Annotated[str, typer.Option(help="Account whose audit log to print")],
+    since: Annotated[str | None, typer.Option(help="From this RFC 3339 instant")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this RFC 3339 instant")] = None,
+    resource: Annotated[str | None, typer.Option(help="Only this settings group")] = None,
+    action: Annotated[str | None, typer.Option(help="Only create, update or delete")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many records (1-1000)")] = 100,
+    output: Annotated[str, typer.Option("--format", help="text or json (JSON Lines)")] = "text",
+) -> None:
+    """Print the account's audit log, newest first: who changed which entry, and when."""
+    import orjson
+    from pydantic import ValidationError
+
+    from email_security.audit.log import AuditQuery, audit_page, record_out
+    from email_security.kit.db import Database
+
+    _check_account_id(account)
+    if output not in ("text", "json"):
+        raise typer.BadParameter("must be text or json", param_hint="--format")
+    given = {"since": since, "until": until, "resource": resource, "action": action}
+    try:
+        query = AuditQuery.model_validate(
+            {"per_page": limit, **{name: value for name, value in given.items() if value}}
+        )
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        name = "limit" if error["loc"][0] == "per_page" else error["loc"][0]
+        typer.echo(f"--{name}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    database = Database(Settings.from_env().database_url)
+    try:
+        with database.read() as connection:
+            page = audit_page(connection, account, query)
+    finally:
+        database.dispose()
+    for row in page.rows:
+        if output == "json":
+            typer.echo(orjson.dumps(record_out(row), option=orjson.OPT_UTC_Z).decode())
+            continue
+        actor = row.actor_kind + (f" {row.actor_token_id}" if row.actor_token_id else "")
+        at = row.at.isoformat().replace("+00:00", "Z")
+        typer.echo(f"{at}  {row.action:<6}  {row.resource}  {row.entry_id}  by {actor}  {row.id}")
 
 
 @app.command()
