@@ -8,7 +8,7 @@ PORT ?= 8787
 # Cases per API operation and database for `make fuzz` (`make test` runs 15).
 FUZZ_EXAMPLES ?= 100
 
-.PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-evaluate-request bench-http bench-listing bench-batch bench-profile bench-mailflow load wrk
+.PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-evaluate-request bench-http bench-listing bench-batch bench-audit bench-profile bench-mailflow load wrk
 
 # The policy engine's hot modules, compiled with mypyc (the engine runs them only while
 # they match the sources; see src/email_security/engine/_speedups.py).
@@ -84,6 +84,9 @@ bench-listing: install
 
 bench-batch: install
 	$(BIN)/python bench/batch.py
+
+bench-audit: install
+	$(BIN)/python bench/audit_cost.py
 
 bench-profile: install
 	$(BIN)/python bench/profile_request.py
