@@ -90,16 +90,18 @@ class IndexCache:
                 versions.learn(account_id, compiled.version, epoch)
                 self._store(account_id, compiled)
                 self.builds += 1
-            return self._in_force(account_id, compiled)
+        return self._in_force(account_id, compiled)
 
     def _in_force(
         self, account_id: str, compiled: engine.CompiledSettings
     ) -> engine.CompiledSettings:
         """Without the entries expired since it was built: stored in its place, so that the
         one rebuild an expiry costs is shared by every later evaluation."""
-        if compiled.valid_until is None:
+        now = datetime.now(UTC)
+        if compiled.valid_until is None or now < compiled.valid_until:
             return compiled
-        current = compiled.in_force(datetime.now(UTC))
+        with self._build_lock(account_id):  # one rebuild, the other evaluations wait for it
+            current = compiled.in_force(now)
         if current is not compiled:
             self._store(account_id, current)
         return current
