@@ -148,3 +148,12 @@ def settings_operations() -> list[tuple[str, str]]:
         if template.startswith(_SETTINGS_TEMPLATE)
         for method in operations
     ]
+
+
+def audit_log_operations() -> int:
+    """How many operations the audit log serves (under the account, beside the settings)."""
+    from email_security.audit.routes import audit_router
+
+    app = create_app(Settings(database_url="sqlite:///never-opened.db"))
+    router = audit_router(app.state.database, app.state.index_cache.writes)
+    return sum(len(route.methods) for route in router.routes)  # type: ignore[attr-defined]

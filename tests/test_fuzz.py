@@ -29,13 +29,19 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from email_security.app import create_app
-from email_security.audit.routes import audit_router
 from email_security.config import Settings
 from email_security.kit.db import Database
 from tests.factories import allow_policy
 from tests.fuzz_hooks import positive_data_acceptance_beyond_schema
 from tests.resources.cases import CASES
-from tests.support import MISSING_ID, Account, Api, new_account, settings_operations
+from tests.support import (
+    MISSING_ID,
+    Account,
+    Api,
+    audit_log_operations,
+    new_account,
+    settings_operations,
+)
 
 EXAMPLES_ENV = "EMAIL_SECURITY_FUZZ_EXAMPLES"
 DEFAULT_EXAMPLES = 15
@@ -157,12 +163,7 @@ def test_every_operation_documents_the_errors_it_answers(client: TestClient) -> 
         if path.startswith("/client/v4/accounts/")
         for method, operation in by_method.items()
     ]
-    audit_log = audit_router(
-        _DOCUMENTED_APP.state.database, _DOCUMENTED_APP.state.index_cache.writes
-    )
-    audit_operations = sum(len(route.methods) for route in audit_log.routes)  # type: ignore[attr-defined]
-    # The settings, evaluate, and the audit log.
-    assert len(operations) == len(settings_operations()) + 1 + audit_operations
+    assert len(operations) == len(settings_operations()) + 1 + audit_log_operations()
     for path, method, operation in operations:
         documented = set(operation["responses"])
         # The verification route documented no error at all.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.support import Api, assert_error, settings_operations
+from tests.support import Api, assert_error, audit_log_operations, settings_operations
 
 
 def test_healthz(client: TestClient) -> None:
@@ -35,7 +35,8 @@ def test_every_account_operation_documents_its_credentials(client: TestClient) -
         for operation in methods.values()
     ]
     scoped = [operation for path, operation in operations if "{account_id}" in path]
-    assert len(scoped) == len(settings_operations()) + 1  # and evaluate
+    # The settings, evaluate and the audit log.
+    assert len(scoped) == len(settings_operations()) + 1 + audit_log_operations()
     for operation in scoped:
         assert operation["security"] == [{"HTTPBearer": []}, {"AuthEmail": [], "AuthKey": []}]
     health = document["paths"]["/healthz"]["get"]
