@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from tests.support import Api, assert_error, audit_log_operations, settings_operations
@@ -43,10 +45,19 @@ def test_every_account_operation_documents_its_credentials(client: TestClient) -
     assert "security" not in health
 
 
-def test_swagger_ui(client: TestClient) -> None:
+def test_swagger_ui_is_served_from_our_own_assets(client: TestClient) -> None:
     response = client.get("/docs")
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
+    assert "://" not in response.text  # nothing to fetch from elsewhere
+    assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assets += re.findall(r"url: '([^']+)'", response.text)  # the document, read by the page
+    assert len(assets) >= 4
+    for asset in assets:
+        assert asset.startswith("/"), asset
+        fetched = client.get(asset)
+        assert fetched.status_code == 200, asset
+        assert fetched.content, asset
 
 
 def test_unknown_route_is_404_in_the_envelope(client: TestClient) -> None:

@@ -20,6 +20,7 @@ from email_security.evaluation.routes import router as evaluation_router
 from email_security.evaluation.schemas import EvaluateRequest
 from email_security.kit.body_limit import BodySizeLimit
 from email_security.kit.db import Database
+from email_security.kit.docs_ui import install_docs
 from email_security.kit.envelope import envelope_response
 from email_security.kit.handlers import install_error_handlers
 from email_security.kit.openapi import install_openapi
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         description="Cloudflare Email Security Settings API (v4), self-hosted.",
         openapi_url=API_PREFIX + "/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served from shipped assets: install_docs
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             connection.exec_driver_sql("SELECT 1")
         return envelope_response({"status": "ok"})
 
+    install_docs(app, API_PREFIX + "/openapi.json")
     install_openapi(
         app,
         components={"EvaluateRequest": EvaluateRequest},  # evaluate reads its body by hand
