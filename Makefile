@@ -8,7 +8,7 @@ PORT ?= 8787
 # Cases per API operation and database for `make fuzz` (`make test` runs 15).
 FUZZ_EXAMPLES ?= 100
 
-.PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-evaluate-request bench-http bench-listing bench-batch bench-audit bench-profile bench-mailflow load wrk
+.PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-evaluate-request bench-http bench-listing outage-test bench-batch bench-audit bench-profile bench-mailflow load wrk
 
 # The policy engine's hot modules, compiled with mypyc (the engine runs them only while
 # they match the sources; see src/email_security/engine/_speedups.py).
@@ -60,6 +60,12 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Stops and starts the whole local PostgreSQL cluster under load: never beside other tests.
+outage-test: install
+	EMAIL_SECURITY_TEST_CLUSTER_RESTART=$${EMAIL_SECURITY_TEST_CLUSTER_RESTART:-15/main} \
+		$(BIN)/python -m pytest -q -p no:cacheprovider -W always::UserWarning \
+		tests/test_database_outage.py -k postgresql_restarts $(PYTEST_ARGS)
 
 # Benchmarks: each prints a table; results and analysis live in bench/README.md.
 bench-engine: install

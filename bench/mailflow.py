@@ -1,7 +1,7 @@
 """Benchmark of the milter and the policy service on real mail: what they cost Postfix.
 
     .venv/bin/python bench/mailflow.py [--sizes 1000,100000] [--messages 2000] [--sessions 10]
-        [--message-bytes 4096] [--rounds 3] [--latency-messages 300]
+        [--message-bytes 4096] [--rounds 3] [--latency-messages 300] [--hit-counting]
 
 Runs as root, with Postfix (and its smtp-source) installed and pymilter importable. Two
 private Postfix instances (tests/mailflow/postfix.py) run side by side, each relaying to its
@@ -27,6 +27,12 @@ the benchmark's sender or client, so every message is evaluated and delivered.
 - CPU per message, to say where the time goes: the milter's and the policy service's own
   (/proc/PID/stat), smtp-source's and the sink's, and the whole machine's busy time (the
   rest is Postfix, and whatever else ran).
+- Hit counting (`--hit-counting`): the database also gets a trusted allow policy for the
+  benchmark's sender, so every message honours one entry, and a third Postfix with its own
+  services joins the rounds: the services of "with" count no hits
+  (EMAIL_SECURITY_HIT_FLUSH_SECONDS=0), those of "counting" count them and write them
+  every 10 s (the default). Both judge the same messages the same way; the ratio
+  counting / with is their difference.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import select
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
@@ -57,7 +65,9 @@ from tests.mailflow.services import MailServices  # noqa: E402
 from tests.server_process import CLI, free_port  # noqa: E402
 
 from email_security.engine import COMPILED  # noqa: E402
+from email_security.kit.db import Database  # noqa: E402
 from email_security.migrations import upgrade  # noqa: E402
+from email_security.resources.allow_policies import AllowPolicy  # noqa: E402
 from engine import cpu_model  # noqa: E402
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
@@ -66,14 +76,16 @@ SENDER = "from@sender.example"
 RECIPIENT = "rcpt@ours.example"
 WARM_UP_MESSAGES = 100
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-ALONE, WITH = "alone", "with"
+ALONE, WITH, COUNTING = "alone", "with", "counting"
+FLUSH_SECONDS = "EMAIL_SECURITY_HIT_FLUSH_SECONDS"
 
 
 # --- settings -------------------------------------------------------------------------------
 
 
-def write_entries(size: int, folder: Path) -> dict[str, Path]:
-    """JSON Lines of API create bodies, one file per resource."""
+def write_entries(size: int, folder: Path, hit: bool = False) -> dict[str, Path]:
+    """JSON Lines of API create bodies, one file per resource; with `hit`, an allow policy
+    that trusts the benchmark's sender too (a hit per message)."""
     settings, _catalog = make_settings(size)
     allow = [
         {
@@ -88,6 +100,19 @@ def write_entries(size: int, folder: Path) -> dict[str, Path]:
         }
         for entry in settings.allow_policies
     ]
+    if hit:
+        allow.append(
+            {
+                "pattern": SENDER,
+                "pattern_type": "EMAIL",
+                "is_regex": False,
+                "is_acceptable_sender": False,
+                "is_exempt_recipient": False,
+                "is_trusted_sender": True,
+                "verify_sender": False,
+                "comments": "the benchmark's sender: a hit per message",
+            }
+        )
     blocked = [
         {
             "pattern": entry.pattern,
@@ -118,13 +143,13 @@ def write_entries(size: int, folder: Path) -> dict[str, Path]:
     return files
 
 
-def make_database(size: int, folder: Path) -> str:
+def make_database(size: int, folder: Path, hit: bool = False) -> str:
     path = folder / f"settings-{size}.db"
     url = f"sqlite:///{path}"
     upgrade(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMAIL_SECURITY_")}
     env["EMAIL_SECURITY_DATABASE_URL"] = url
-    for name, entries in write_entries(size, folder).items():
+    for name, entries in write_entries(size, folder, hit).items():
         result = subprocess.run(
             [*CLI, "import", name, str(entries), "--account", ACCOUNT],
             env=env,
@@ -290,6 +315,7 @@ class SizeResult:
     milter_memory_after: dict[str, int]
     policy_memory_after: dict[str, int]
     import_seconds: float
+    counting: Configuration | None = None  # with --hit-counting
 
 
 def new_postfix(
@@ -310,35 +336,74 @@ def new_postfix(
     return postfix
 
 
-def measure_size(
-    size: int, alone: PrivatePostfix, folder: Path, args: argparse.Namespace
-) -> SizeResult:
-    print(f"{size:,} entries: importing ...", file=sys.stderr, flush=True)
-    started = time.monotonic()
-    url = make_database(size, folder)
-    import_seconds = time.monotonic() - started
+def sender_hits(url: str) -> int:
+    """The hits written for the allow policy of the benchmark's sender."""
+    database = Database(url)
+    try:
+        with database.read() as connection:
+            return int(
+                connection.scalar(
+                    select(AllowPolicy.hit_count).where(
+                        AllowPolicy.account_id == ACCOUNT, AllowPolicy.pattern == SENDER
+                    )
+                )
+                or 0
+            )
+    finally:
+        database.dispose()
+
+
+def start_services(
+    url: str, folder: Path, args: argparse.Namespace, env: dict[str, str]
+) -> tuple[MailServices, PrivatePostfix]:
+    """Started services and the Postfix that calls them, on ports of their own."""
     milter_port, policy_port = free_port(), free_port()
-    logs = folder / f"logs-{size}"
-    logs.mkdir()
+    folder.mkdir()
     milter_address = f"inet:127.0.0.1:{milter_port}"
     if args.milter_socket == "unix":
-        os.chmod(logs, 0o755)  # Postfix's own user must reach the socket
-        milter_address = f"unix:{logs / 'milter.sock'}"
+        os.chmod(folder, 0o755)  # Postfix's own user must reach the socket
+        milter_address = f"unix:{folder / 'milter.sock'}"
     services = MailServices(
-        url, [ACCOUNT], milter_port, policy_port, logs, milter_listen=milter_address
+        url,
+        [ACCOUNT],
+        milter_port,
+        policy_port,
+        folder,
+        milter_listen=milter_address,
+        env=env,
+        count_hits="refused",  # paired as docs/MAIL-FLOW.md sets them up
     )
-    postfix: PrivatePostfix | None = None
+    services.start()
     try:
-        print(f"{size:,} entries: starting the services ...", file=sys.stderr, flush=True)
-        services.start()
-        loaded = memory_kb(services.milter.pid)
         postfix = new_postfix(
             services=True,
             milter_port=milter_port,
             policy_port=policy_port,
             milter_address=milter_address,
         )
-        configs = [Configuration(ALONE, alone, None), Configuration(WITH, postfix, services)]
+    except BaseException:
+        services.stop()
+        raise
+    return services, postfix
+
+
+def measure_size(
+    size: int, alone: PrivatePostfix, folder: Path, args: argparse.Namespace
+) -> SizeResult:
+    print(f"{size:,} entries: importing ...", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    url = make_database(size, folder, hit=args.hit_counting)
+    import_seconds = time.monotonic() - started
+    variants = {WITH: {}} if not args.hit_counting else {WITH: {FLUSH_SECONDS: "0"}, COUNTING: {}}
+    started_services: list[tuple[MailServices, PrivatePostfix]] = []
+    try:
+        print(f"{size:,} entries: starting the services ...", file=sys.stderr, flush=True)
+        configs = [Configuration(ALONE, alone, None)]
+        for label, env in variants.items():
+            services, postfix = start_services(url, folder / f"{label}-{size}", args, env)
+            started_services.append((services, postfix))
+            configs.append(Configuration(label, postfix, services))
+        loaded = memory_kb(started_services[0][0].milter.pid)
         for config in configs:
             burst(config, WARM_UP_MESSAGES, args.sessions, args.message_bytes)
             config.cpu = CpuSample(0, 0, 0, 0, 0)
@@ -354,22 +419,38 @@ def measure_size(
         per_round = max(1, args.latency_messages // args.rounds)
         print(f"{size:,} entries: latency ...", file=sys.stderr, flush=True)
         alternate(configs, args.rounds, lambda c: sequential(c, per_round, args.message_bytes))
-        milter_after = memory_kb(services.milter.pid)
-        policy_after = memory_kb(services.policy.pid)
+        with_services = started_services[0][0]
+        milter_after = memory_kb(with_services.milter.pid)
+        policy_after = memory_kb(with_services.policy.pid)
     except BaseException:
-        print(services.logs()[-5000:], file=sys.stderr)
-        if postfix is not None:
+        for services, postfix in started_services:
+            print(services.logs()[-5000:], file=sys.stderr)
             print(postfix.log()[-5000:], file=sys.stderr)
         raise
     finally:
-        if postfix is not None:
+        codes = []
+        for services, postfix in started_services:
             postfix.stop()
             shutil.rmtree(postfix.root, ignore_errors=True)
-        codes = services.stop()
+            codes += services.stop()
     if any(codes):
-        raise RuntimeError(f"services exited with {codes}: {services.logs()[-5000:]}")
+        logs = "".join(services.logs()[-5000:] for services, _ in started_services)
+        raise RuntimeError(f"services exited with {codes}: {logs}")
+    if args.hit_counting:
+        sent = WARM_UP_MESSAGES + args.rounds * (args.messages + per_round)
+        written = sender_hits(url)
+        print(f"  hits written: {written:,} for {sent:,} messages counted", file=sys.stderr)
+        if written != sent:
+            raise RuntimeError(f"{written} hits written for {sent} messages")
     return SizeResult(
-        size, configs[0], configs[1], loaded, milter_after, policy_after, import_seconds
+        size,
+        configs[0],
+        configs[1],
+        loaded,
+        milter_after,
+        policy_after,
+        import_seconds,
+        configs[2] if args.hit_counting else None,
     )
 
 
@@ -438,6 +519,8 @@ def report(results: list[SizeResult]) -> None:
     row("  of which sink + smtp-source", lambda r: sink_and_source_ms(r.with_services))
     row("  of which Postfix and the rest", lambda r: rest_ms(r.with_services))
     row("  Postfix and the rest, alone", lambda r: rest_ms(r.alone))
+    if all(r.counting is not None for r in results):
+        counting_rows(row, rate, ms, cpu_ms)
     row("import (s)", lambda r: f"{r.import_seconds:.1f}")
     print()
     for result in results:
@@ -447,6 +530,50 @@ def report(results: list[SizeResult]) -> None:
             f"{result.size:,} entries: the milter and the policy service cost {cost:.0%} of "
             f"Postfix-alone throughput ({verdict} than 25%)"
         )
+        if result.counting is not None:
+            slower = 1 - paired_ratio(result)
+            verdict = "more than" if slower > 0.05 else "within"
+            print(
+                f"{result.size:,} entries: counting hits costs {slower:.1%} of the "
+                f"throughput without, round by round ({verdict} 5%)"
+            )
+
+
+def counting_ratio(result: SizeResult) -> float:
+    assert result.counting is not None
+    return statistics.median(result.counting.rates) / statistics.median(result.with_services.rates)
+
+
+def paired_ratio(result: SizeResult) -> float:
+    """counting / with within each round (the two ran back to back): steadier than the
+    ratio of the medians when the machine's load drifts."""
+    assert result.counting is not None
+    pairs = zip(result.counting.rates, result.with_services.rates, strict=True)
+    return statistics.median(counting / without for counting, without in pairs)
+
+
+def counting_rows(
+    row: Callable[[str, Callable[[SizeResult], str]], None],
+    rate: Callable[[Configuration], str],
+    ms: Callable[[Configuration, int], float],
+    cpu_ms: Callable[[Configuration, str], str],
+) -> None:
+    """The rows of `--hit-counting`: "with" counts no hits, "counting" does."""
+
+    def counting(r: SizeResult) -> Configuration:
+        assert r.counting is not None
+        return r.counting
+
+    row("throughput, with, counting hits (msg/s, median)", lambda r: rate(counting(r)))
+    row("counting / with", lambda r: f"{counting_ratio(r):.3f}")
+    row("counting / with, per round (median)", lambda r: f"{paired_ratio(r):.3f}")
+    for share in (50, 99):
+        row(
+            f"latency p{share}, counting hits (ms)",
+            lambda r, s=share: f"{ms(counting(r), s):.2f}",
+        )
+    row("CPU ms/msg, milter, counting hits", lambda r: cpu_ms(counting(r), "milter"))
+    row("CPU ms/msg, policy, counting hits", lambda r: cpu_ms(counting(r), "policy"))
 
 
 def mb(kilobytes: int) -> str:
@@ -467,6 +594,11 @@ def main() -> None:
         default="unix",
         help="how Postfix reaches the milter (inet: on loopback TCP)",
     )
+    parser.add_argument(
+        "--hit-counting",
+        action="store_true",
+        help="also measure the services counting hits against the same services not counting",
+    )
     args = parser.parse_args()
     reason = postfix_missing()
     if reason is None and not Path(SMTP_SOURCE).exists():
@@ -479,6 +611,8 @@ def main() -> None:
     print(f"Python {platform.python_version()}, Postfix {postfix_version()}")
     print(f"engine: {'compiled (mypyc)' if COMPILED else 'plain Python'}; seed {SEED}")
     print(f"milter reached over {args.milter_socket} socket")
+    if args.hit_counting:
+        print("hit counting: on in 'counting', off in 'with'; every message honours one entry")
     print(
         f"throughput: {args.messages:,} messages of {args.message_bytes:,} bytes per round, "
         f"{args.sessions} sessions, one message per connection, {args.rounds} rounds; "

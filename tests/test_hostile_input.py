@@ -26,9 +26,17 @@ from sqlalchemy.engine import make_url
 from email_security.app import create_app
 from email_security.config import Settings
 from email_security.kit.db import Database
+from email_security.kit.errors import ServiceUnavailable
 from tests.factories import allow_policy
 from tests.resources.cases import CASES
-from tests.support import Account, Api, LiveServer, assert_error, settings_operations
+from tests.support import (
+    Account,
+    Api,
+    LiveServer,
+    assert_error,
+    fresh_postgres_database,
+    settings_operations,
+)
 
 EVALUATE = "/client/v4/accounts/{account}/email-security/evaluate"
 CASES_BY_NAME = {case.name: case for case in CASES}
@@ -141,6 +149,25 @@ WRITES = [
 ]
 
 
+_DOCUMENT = create_app(Settings(database_url="sqlite:///never-opened.db")).openapi()
+
+
+def takes_json(write: tuple[str, str]) -> bool:
+    """Whether the operation's documented body is JSON (an import's is a file: other types
+    are refused with 415, tests/test_export_import.py)."""
+    method, path = write
+    if path == EVALUATE:
+        return True
+    for template, operations in _DOCUMENT["paths"].items():
+        if re.sub(r"\{[^}]+\}", "{id}", template).endswith(f"/settings/{path}"):
+            body = operations[method.lower()].get("requestBody", {})
+            return "application/json" in body.get("content", {"application/json": None})
+    raise AssertionError(f"{write} is not in the document")
+
+
+JSON_WRITES = [write for write in WRITES if takes_json(write)]
+
+
 def write_id(write: tuple[str, str]) -> str:
     method, path = write
     return f"{method} {'evaluate' if path == EVALUATE else path}"
@@ -186,14 +213,14 @@ MALFORMED = {
 }
 
 
-@pytest.mark.parametrize("write", WRITES, ids=write_id)
+@pytest.mark.parametrize("write", JSON_WRITES, ids=write_id)
 def test_malformed_json_is_refused(seeded: Seeded, write: tuple[str, str]) -> None:
     with unchanged(seeded):
         for case, raw in MALFORMED.items():
             refused(send_raw(seeded, *write, raw), 400, "Malformed JSON body", case=case)
 
 
-@pytest.mark.parametrize("write", WRITES, ids=write_id)
+@pytest.mark.parametrize("write", JSON_WRITES, ids=write_id)
 def test_repeated_json_keys_are_refused(seeded: Seeded, write: tuple[str, str]) -> None:
     method, path = write
     body = valid_body(seeded, method, path)
@@ -206,7 +233,7 @@ def test_repeated_json_keys_are_refused(seeded: Seeded, write: tuple[str, str]) 
         refused(send_raw(seeded, method, path, raw.encode()), 400, f"the key {key!r} is repeated")
 
 
-@pytest.mark.parametrize("write", WRITES, ids=write_id)
+@pytest.mark.parametrize("write", JSON_WRITES, ids=write_id)
 def test_unknown_fields_are_refused(seeded: Seeded, write: tuple[str, str]) -> None:
     method, path = write
     body = valid_body(seeded, method, path)
@@ -216,7 +243,7 @@ def test_unknown_fields_are_refused(seeded: Seeded, write: tuple[str, str]) -> N
         refused(seeded.send(method, path, json=body), 400, "unexpected")
 
 
-@pytest.mark.parametrize("write", WRITES, ids=write_id)
+@pytest.mark.parametrize("write", JSON_WRITES, ids=write_id)
 def test_bodies_of_the_wrong_shape_are_refused(seeded: Seeded, write: tuple[str, str]) -> None:
     with unchanged(seeded):
         refused(seeded.send(*write), 400, case="no body")
@@ -672,7 +699,7 @@ def test_error_messages_reveal_no_internals(seeded: Seeded) -> None:
 
 
 @pytest.fixture
-def broken_database_url(database_url: str, tmp_path: Path) -> str:
+def unreachable_database_url(database_url: str, tmp_path: Path) -> str:
     """A URL of the same kind as `database_url` that cannot be opened."""
     if database_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'missing' / 'directory' / 'email-security.db'}"
@@ -683,22 +710,33 @@ def broken_database_url(database_url: str, tmp_path: Path) -> str:
     )
 
 
-def test_internal_errors_reveal_nothing(
-    broken_database_url: str, account: Account, caplog: pytest.LogCaptureFixture
-) -> None:
-    database = Database(broken_database_url)
-    app = create_app(Settings(database_url=broken_database_url), database=database)
+@pytest.fixture
+def schemaless_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A database of the same kind as `database_url` that opens but has no tables: every
+    query fails in a way no client can do anything about."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
+    with fresh_postgres_database(server) as url:
+        yield url
+
+
+def answers(url: str, account: Account) -> list[httpx.Response]:
+    database = Database(url)
+    app = create_app(Settings(database_url=url), database=database)
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             api = Api(client, account, account.token)
-            responses = [
-                api.get("allow_policies"),
-                api.post("allow_policies", json=allow_policy()),
-                client.get("/healthz"),
-            ]
+            return [api.get("allow_policies"), api.post("allow_policies", json=allow_policy())]
     finally:
         database.dispose()
-    for response in responses:
+
+
+def test_internal_errors_reveal_nothing(
+    schemaless_database_url: str, account: Account, caplog: pytest.LogCaptureFixture
+) -> None:
+    for response in answers(schemaless_database_url, account):
         assert response.status_code == 500
         assert response.json() == {
             "success": False,
@@ -709,3 +747,18 @@ def test_internal_errors_reveal_nothing(
         assert_no_internals(response)
     # The details are logged for the operator instead.
     assert any(record.exc_info for record in caplog.records)
+
+
+def test_an_unreachable_database_is_a_503_to_retry(
+    unreachable_database_url: str, account: Account
+) -> None:
+    for response in answers(unreachable_database_url, account):
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "1"
+        assert response.json() == {
+            "success": False,
+            "errors": [{"code": 1012, "message": ServiceUnavailable.default_message}],
+            "messages": [],
+            "result": None,
+        }
+        assert_no_internals(response)

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
-from starlette.responses import Response
 
 from email_security import __version__
 from email_security.audit.routes import audit_router
@@ -18,14 +17,15 @@ from email_security.core.router import resource_router
 from email_security.evaluation.cache import IndexCache
 from email_security.evaluation.routes import router as evaluation_router
 from email_security.evaluation.schemas import EvaluateRequest
+from email_security.health import install_health
 from email_security.kit.body_limit import BodySizeLimit
 from email_security.kit.db import Database
 from email_security.kit.docs_ui import install_docs
-from email_security.kit.envelope import envelope_response
 from email_security.kit.handlers import install_error_handlers
 from email_security.kit.openapi import install_openapi
 from email_security.kit.ratelimit import TokenBuckets
 from email_security.lifecycle.expiry import ExpirySweeper
+from email_security.lifecycle.hits import HitCounter
 from email_security.resources import RESOURCES
 
 API_PREFIX = "/client/v4"
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # Database work runs in threads. Many threads only take turns at the interpreter
         # lock, each turn costing a context switch: a few threads serve more requests.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
-        with index_cache.watching(), expiry_sweeper.running():
+        with index_cache.watching(), expiry_sweeper.running(), hit_counter.flushing():
             yield
 
     app = FastAPI(
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.index_cache = index_cache
+    hit_counter = app.state.hit_counter = HitCounter(database, settings.hit_flush_seconds)
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.rate_limiter = (
         TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
@@ -78,12 +79,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(evaluation_router, prefix=ACCOUNT_PREFIX)
     app.include_router(audit_router(database, index_cache.writes), prefix=ACCOUNT_PREFIX)
 
-    @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")
-    def healthz() -> Response:
-        with database.read_one() as connection:
-            connection.exec_driver_sql("SELECT 1")
-        return envelope_response({"status": "ok"})
-
+    install_health(app, database, index_cache)
     install_docs(app, API_PREFIX + "/openapi.json")
     install_openapi(
         app,

@@ -1,5 +1,5 @@
-"""The `email-security` command: serve, db upgrade, tokens, evaluate, import, audit, milter,
-policy."""
+"""The `email-security` command: serve, db upgrade, tokens, evaluate, import, audit,
+export, milter, policy."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ import typer
 from email_security.config import Settings
 
 if TYPE_CHECKING:
+    from email_security.core.export import Format
+    from email_security.core.resource import Resource
+    from email_security.kit.db import Database
     from email_security.mailflow.accounts import MailAccounts
 
 app = typer.Typer(help="Email Security Settings service.", no_args_is_help=True)
@@ -29,10 +32,24 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8787,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    migrate: Annotated[
+        bool,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="Apply pending migrations first (several instances starting at once on "
+            "one database migrate it once); --no-migrate refuses an out-of-date schema",
+        ),
+    ] = True,
 ) -> None:
-    """Serve the API (run `db upgrade` first)."""
+    """Serve the API, the database's schema brought up to date first."""
     import uvicorn
 
+    from email_security.migrations import upgrade
+
+    settings = Settings.from_env()
+    if migrate:
+        upgrade(settings.database_url)
+    _database(settings).dispose()  # the schema is this version's, or a line says what to run
     uvicorn.run(
         "email_security.app:create_app",
         factory=True,
@@ -64,9 +81,8 @@ def tokens_create(
     """Create an API token; the token is printed once, as the last line."""
     _check_account_id(account)
     from email_security.auth.tokens import issue_token
-    from email_security.kit.db import Database
 
-    database = Database(Settings.from_env().database_url)
+    database = _database()
     with database.write() as session:
         token_id, token = issue_token(session, account, read_only=read_only, email=email)
     database.dispose()
@@ -82,9 +98,8 @@ def tokens_bootstrap(
 ) -> None:
     """Create and print a first edit token, unless any token exists already."""
     from email_security.auth.tokens import any_token_exists, create_token
-    from email_security.kit.db import Database
 
-    database = Database(Settings.from_env().database_url)
+    database = _database()
     with database.write() as session:
         if any_token_exists(session):
             typer.echo("an API token exists already; create more with `tokens create`")
@@ -119,7 +134,6 @@ def evaluate(
     from email_security.evaluation.loader import load_settings
     from email_security.evaluation.report import render_text
     from email_security.evaluation.schemas import EvaluateRequest, verdict_json
-    from email_security.kit.db import Database
 
     if output not in ("text", "json"):
         raise typer.BadParameter("must be text or json", param_hint="--format")
@@ -135,7 +149,7 @@ def evaluate(
         typer.echo(f"cannot evaluate {message_file}: {exc}", err=True)
         raise typer.Exit(2) from None
     settings = Settings.from_env()
-    database = Database(settings.database_url)
+    database = _database(settings)
     with database.read() as connection:
         account_settings = load_settings(connection, account)
     compiled = engine.compile_settings(account_settings, settings.thresholds())
@@ -154,9 +168,15 @@ def import_command(
     ],
     entries_file: Annotated[
         str,
-        typer.Argument(metavar="FILE", help="JSON Lines: one create body per line; - for stdin"),
+        typer.Argument(
+            metavar="FILE", help="JSON Lines or CSV, as `export` writes them; - for stdin"
+        ),
     ],
     account: Annotated[str, typer.Option(help="Account the entries go to (created if new)")],
+    source_format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv or jsonl (default: csv for a .csv file name)"),
+    ] = None,
 ) -> None:
     """Add many entries at once, all or nothing; each line is checked as the API checks it."""
     import sys
@@ -164,22 +184,18 @@ def import_command(
 
     from email_security.audit.records import CLI
     from email_security.core.bulk_import import ImportFailed, import_entries
+    from email_security.core.export import format_of_file
     from email_security.evaluation.versions import SettingsWrites
-    from email_security.kit.db import Database
-    from email_security.resources import RESOURCES
 
     _check_account_id(account)
-    resources = {resource.name: resource for resource in RESOURCES}
-    if resource_name not in resources:
-        typer.echo(f"RESOURCE must be one of: {', '.join(sorted(resources))}", err=True)
-        raise typer.Exit(2)
-    database = Database(Settings.from_env().database_url)
+    resource = _resource_named(resource_name)
+    chosen = _exchange_format(source_format or format_of_file(entries_file))
+    database = _database()
     started = time.monotonic()
     try:
         with sys.stdin.buffer if entries_file == "-" else open(entries_file, "rb") as lines:
             writes = SettingsWrites(database)
-            resource = resources[resource_name]
-            count = import_entries(database, writes, resource, account, lines, CLI)
+            count = import_entries(database, writes, resource, account, lines, CLI, chosen)
     except OSError as exc:
         typer.echo(f"cannot read {entries_file}: {exc.strerror}", err=True)
         raise typer.Exit(2) from None
@@ -209,7 +225,6 @@ def audit(
     from pydantic import ValidationError
 
     from email_security.audit.log import AuditQuery, audit_page, record_out
-    from email_security.kit.db import Database
 
     _check_account_id(account)
     if output not in ("text", "json"):
@@ -224,7 +239,7 @@ def audit(
         name = "limit" if error["loc"][0] == "per_page" else error["loc"][0]
         typer.echo(f"--{name}: {error['msg']}", err=True)
         raise typer.Exit(2) from None
-    database = Database(Settings.from_env().database_url)
+    database = _database()
     try:
         with database.read() as connection:
             page = audit_page(connection, account, query)
@@ -237,6 +252,66 @@ def audit(
         actor = row.actor_kind + (f" {row.actor_token_id}" if row.actor_token_id else "")
         at = row.at.isoformat().replace("+00:00", "Z")
         typer.echo(f"{at}  {row.action:<6}  {row.resource}  {row.entry_id}  by {actor}  {row.id}")
+
+
+@app.command("export")
+def export_command(
+    resource_name: Annotated[
+        str, typer.Argument(metavar="RESOURCE", help="e.g. block_senders, allow_policies")
+    ],
+    account: Annotated[str, typer.Option(help="Account whose entries are written")],
+    output_format: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option(help="File to write (default: standard output)")
+    ] = None,
+) -> None:
+    """Write every entry of a resource, as GET answers them, for `import` to read back."""
+    import contextlib
+    import sys
+    import time
+
+    from email_security.core.export import export_pages
+
+    _check_account_id(account)
+    resource = _resource_named(resource_name)
+    chosen = _exchange_format(output_format)
+    database = _database()
+    started = time.monotonic()
+    count = 0
+    try:
+        with open(output, "wb") if output else contextlib.nullcontext(sys.stdout.buffer) as out:
+            for entries, text in export_pages(database, resource, account, chosen):
+                out.write(text)
+                count += entries
+    except OSError as exc:
+        typer.echo(f"cannot write {output}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        database.dispose()
+    typer.echo(
+        f"exported {count} {resource_name} of account {account} "
+        f"in {time.monotonic() - started:.1f} s",
+        err=True,  # standard output may be the export itself
+    )
+
+
+def _resource_named(name: str) -> Resource:
+    from email_security.resources import RESOURCES
+
+    resources = {resource.name: resource for resource in RESOURCES}
+    if name not in resources:
+        typer.echo(f"RESOURCE must be one of: {', '.join(sorted(resources))}", err=True)
+        raise typer.Exit(2)
+    return resources[name]
+
+
+def _exchange_format(name: str) -> Format:
+    from email_security.core.export import FORMATS
+
+    for known in FORMATS:
+        if name == known:
+            return known
+    raise typer.BadParameter("must be csv or jsonl", param_hint="--format")
 
 
 @app.command()
@@ -292,8 +367,15 @@ def policy(
         list[str], typer.Option(help="Account whose settings apply (repeatable; first: default)")
     ],
     listen: Annotated[str, typer.Option(help="HOST:PORT")] = "127.0.0.1:10040",
+    count_hits: Annotated[
+        str,
+        typer.Option(help="Count the hits of every answer (all), or only of refusals (refused)"),
+    ] = "all",
 ) -> None:
-    """Serve the Postfix policy service: envelope decisions at RCPT (docs/MAIL-FLOW.md)."""
+    """Serve the Postfix policy service: envelope decisions at RCPT (docs/MAIL-FLOW.md).
+
+    With the milter behind it, pass --count-hits refused: the milter counts every message
+    it judges, so the policy service only counts the recipients it refuses."""
     import signal
     import threading
 
@@ -307,17 +389,19 @@ def policy(
         address = tcp_address(listen)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--listen") from None
+    if count_hits not in ("all", "refused"):
+        raise typer.BadParameter("must be all or refused", param_hint="--count-hits")
     accounts = _mail_accounts(account)
     try:
         accounts.load_all()
     except SettingsUnavailable as exc:
         log.error("%s: requests are deferred until the settings load", exc)
     try:
-        server = PolicyServer(address, accounts)
+        server = PolicyServer(address, accounts, "all" if count_hits == "all" else "refused")
     except OSError as exc:
         typer.echo(f"cannot listen on {listen}: {exc.strerror}", err=True)
         raise typer.Exit(1) from None
-    with accounts.watching(), server:
+    with accounts.serving(), server:
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
@@ -329,14 +413,46 @@ def policy(
 
 
 def _mail_accounts(account_ids: list[str]) -> MailAccounts:
-    from email_security.kit.db import Database
     from email_security.mailflow.accounts import MailAccounts
 
     for account_id in account_ids:
         _check_account_id(account_id)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = Settings.from_env()
-    return MailAccounts(Database(settings.database_url), settings.thresholds(), account_ids)
+    # Before logging starts, so that a wrong schema is one line.
+    database = _database(settings, may_be_away=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    return MailAccounts(
+        database,
+        settings.thresholds(),
+        account_ids,
+        settings.hit_flush_seconds,
+        (settings.expiry_sweep_seconds, settings.audit_retention_days),
+    )
+
+
+def _database(settings: Settings | None = None, *, may_be_away: bool = False) -> Database:
+    """The configured database, its schema checked: a one-line answer, not a traceback,
+    when it cannot be reached or is not at this version's schema. `may_be_away`: a
+    database that cannot be reached yet is no reason not to start (the mail services
+    start and tempfail until it answers)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from email_security.kit.db import Database
+    from email_security.migrations import schema_problem
+
+    settings = settings or Settings.from_env()
+    database = Database(settings.database_url)
+    try:
+        problem = schema_problem(database.engine)
+    except DBAPIError:
+        if not may_be_away:
+            raise
+        problem = None
+    if problem is not None:
+        database.dispose()
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1)
+    return database
 
 
 def _check_account_id(account: str) -> None:
@@ -346,4 +462,14 @@ def _check_account_id(account: str) -> None:
 
 
 def main() -> None:
-    app()
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    try:
+        app()
+    except ArgumentError as exc:
+        typer.echo(f"EMAIL_SECURITY_DATABASE_URL is not a usable database URL: {exc}", err=True)
+        raise SystemExit(2) from None
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        typer.echo(f"cannot reach the database: {reason}", err=True)
+        raise SystemExit(1) from None

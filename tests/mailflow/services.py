@@ -52,8 +52,14 @@ class MailServices:
         log_dir: Path,
         drop: str = "reject",
         milter_listen: str | None = None,
+        env: dict[str, str] | None = None,
+        count_hits: str | None = None,
     ) -> None:
+        """`env`: EMAIL_SECURITY_* settings of both processes; `count_hits`: the policy
+        service's --count-hits."""
         self.database_url = database_url
+        self.env = env or {}
+        self.count_hits = count_hits
         self.accounts = accounts
         self.milter_port = milter_port
         self.policy_port = policy_port
@@ -66,8 +72,14 @@ class MailServices:
     def start(self, *, milter: bool = True, policy: bool = True) -> MailServices:
         accounts = [part for account in self.accounts for part in ("--account", account)]
         if policy:
+            counting = ("--count-hits", self.count_hits) if self.count_hits else ()
             self.policy = self._spawn(
-                self.policy_log, "policy", "--listen", f"127.0.0.1:{self.policy_port}", *accounts
+                self.policy_log,
+                "policy",
+                "--listen",
+                f"127.0.0.1:{self.policy_port}",
+                *counting,
+                *accounts,
             )
             wait_listening(self.policy_port, self.policy, self.policy_log)
         if not milter:
@@ -114,6 +126,7 @@ class MailServices:
     def _spawn(self, log: Path, *arguments: str) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMAIL_SECURITY_")}
         env["EMAIL_SECURITY_DATABASE_URL"] = self.database_url
+        env.update(self.env)
         with log.open("ab") as output:
             process = subprocess.Popen(
                 [*CLI, *arguments],

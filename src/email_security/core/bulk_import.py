@@ -1,16 +1,19 @@
-"""Bulk import: entries from JSON Lines into one account, all or nothing.
+"""Bulk import: entries from JSON Lines or CSV into one account, all or nothing.
 
-Each line is a create body, validated and normalised exactly as `POST /<resource>` does.
+Each line (a CSV row: its cells read by the field types, `csv_rows`) is a create body,
+validated and normalised exactly as `POST /<resource>` does; the read-only fields an export
+holds (id, timestamps, counters...) are ignored, any other unknown field is refused.
 Rows go in a few thousand at a time (COPY on PostgreSQL, executemany on SQLite) inside one
 settings write transaction (which moves the settings version once): any bad line rolls the whole
 import back and is reported by its line number. Memory stays flat whatever the size of the
-input. The table's planner statistics are refreshed afterwards.
+input. After a large import the table's planner statistics are refreshed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,18 +21,32 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from email_security.audit.records import Actor, trail_of
+from email_security.core.csv_rows import (
+    CsvError,
+    FieldCellError,
+    cell_readers,
+    csv_records,
+    entry_body,
+)
+from email_security.core.export import Format
 from email_security.core.resource import Resource
 from email_security.core.service import ResourceService, SettingsWriter
 from email_security.core.tables import as_row, column_default
 from email_security.kit.db import Database
-from email_security.kit.errors import ApiError
+from email_security.kit.errors import ApiError, Conflict
 from email_security.kit.requests import parse_json
 
 CHUNK = 2_000
+BOM = b"\xef\xbb\xbf"
 
 
 class ImportFailed(Exception):
-    """A line that cannot be imported; nothing was."""
+    """A line that cannot be imported; nothing was. `conflict`: it clashes with another
+    entry (a unique value), as a 409 would say."""
+
+    def __init__(self, message: str, *, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.conflict = conflict
 
 
 def import_entries(
@@ -39,24 +56,125 @@ def import_entries(
     account_id: str,
     lines: Iterable[bytes],
     actor: Actor,
+    source_format: Format = "jsonl",
 ) -> int:
     """Import every non-blank line (the account is created if new); returns how many
     entries were added, each with its audit record."""
     service = ResourceService(resource, database)
+    read = _csv_bodies if source_format == "csv" else _json_bodies
     imported = 0
     with write(account_id, actor, create_account=True) as session:
         chunk: list[tuple[str, dict[str, Any]]] = []
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
+        for number, body in read(resource, _without_bom(lines)):
             location = f"line {number}"
-            chunk.append((location, _entry(service, account_id, line, location)))
+            chunk.append((location, _entry(service, account_id, body, location)))
             if len(chunk) == CHUNK:
                 imported += _insert(session, service, account_id, chunk)
                 chunk = []
         imported += _insert(session, service, account_id, chunk)
-    _refresh_statistics(database, service.model.__tablename__)
+    if imported >= CHUNK:  # a few entries more do not change what the planner should assume
+        _refresh_statistics(database, service.model.__tablename__)
     return imported
+
+
+def _without_bom(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines, the first without the byte order mark some editors write."""
+    iterator = iter(lines)
+    for line in iterator:
+        yield line.removeprefix(BOM)
+        break
+    yield from iterator
+
+
+def _read_only_fields(resource: Resource) -> frozenset[str]:
+    """Output fields that are no input: an export holds them, an import ignores them."""
+    return frozenset(resource.output.model_fields) - frozenset(resource.create.model_fields)
+
+
+def _json_bodies(resource: Resource, lines: Iterable[bytes]) -> Iterator[tuple[int, Any]]:
+    ignored = _read_only_fields(resource)
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            # Parsed the way a request body is, strictness included.
+            body = parse_json(line)
+        except json.JSONDecodeError as exc:
+            raise ImportFailed(f"line {number}: malformed JSON ({exc.msg})") from None
+        if isinstance(body, dict):
+            body = {name: value for name, value in body.items() if name not in ignored}
+        yield number, body
+
+
+def _csv_bodies(resource: Resource, lines: Iterable[bytes]) -> Iterator[tuple[int, Any]]:
+    records = csv_records(_decoded(lines))
+    try:
+        header_line, header = next(((n, cells) for n, cells in records if cells), (0, []))
+        if not header:
+            return  # nothing at all: no entries
+        columns = _columns(resource, header, header_line)
+        readers = cell_readers(resource.create)
+        for number, cells in records:
+            if not cells:
+                continue  # a blank line
+            if len(cells) != len(columns):
+                raise ImportFailed(
+                    f"line {number}: {len(cells)} cells, where the header has {len(columns)}"
+                )
+            try:
+                body = entry_body(cells, columns, readers)
+            except FieldCellError as exc:
+                raise ImportFailed(f"line {number}: {exc}") from None
+            yield number, body
+    except CsvError as exc:
+        raise ImportFailed(f"line {exc.line}: not CSV ({exc})") from None
+
+
+def _decoded(lines: Iterable[bytes]) -> Iterator[str]:
+    for number, line in enumerate(lines, start=1):
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ImportFailed(f"line {number}: not valid UTF-8") from None
+
+
+def _columns(resource: Resource, header: list[str], number: int) -> list[str | None]:
+    """The field of each header column: None for the read-only ones, which are ignored."""
+    ignored = _read_only_fields(resource)
+    columns: list[str | None] = []
+    for index, name in enumerate(header):
+        if name in header[:index]:
+            raise ImportFailed(f"line {number}: {name}: the column is repeated")
+        if name not in ignored and name not in resource.create.model_fields:
+            raise ImportFailed(f"line {number}: {name}: unknown column")
+        columns.append(None if name in ignored else name)
+    return columns
+
+
+def _entry(service: ResourceService, account_id: str, body: Any, location: str) -> dict[str, Any]:
+    try:
+        # Validated the way a request body is, strictness included.
+        entry = service.resource.create.model_validate(body)
+        return service.new_values(account_id, entry)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in error["loc"])
+        where = f"{location}: {field}" if field else location
+        raise ImportFailed(f"{where}: {error['msg']}") from None
+    except ApiError as exc:
+        raise _failed(exc, location) from None
+
+
+# Errors of the core name a field of an entry at a location: "line 7.domain: ...".
+_LOCATED = re.compile(r"^(line \d+)\.")
+
+
+def _failed(exc: ApiError, location: str = "") -> ImportFailed:
+    message = exc.details[0].message
+    message = _LOCATED.sub(r"\1: ", message) if _LOCATED.match(message) else message
+    if location:
+        message = f"{location}: {message}"
+    return ImportFailed(message, conflict=isinstance(exc, Conflict))
 
 
 def _refresh_statistics(database: Database, table: str) -> None:
@@ -71,22 +189,6 @@ def _refresh_statistics(database: Database, table: str) -> None:
     engine = database.engine.execution_options(isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:  # VACUUM runs outside a transaction only
         connection.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
-
-
-def _entry(service: ResourceService, account_id: str, line: bytes, location: str) -> dict[str, Any]:
-    try:
-        # Parsed and validated the way a request body is, strictness included.
-        body = service.resource.create.model_validate(parse_json(line))
-        return service.new_values(account_id, body, location)
-    except json.JSONDecodeError as exc:
-        raise ImportFailed(f"{location}: malformed JSON ({exc.msg})") from None
-    except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        field = ".".join(str(part) for part in error["loc"])
-        where = f"{location}: {field}" if field else location
-        raise ImportFailed(f"{where}: {error['msg']}") from None
-    except ApiError as exc:
-        raise ImportFailed(exc.details[0].message) from None
 
 
 def _insert(
@@ -105,7 +207,7 @@ def _insert(
                 session, account_id, [(location, None, values) for location, values in chunk]
             )
         except ApiError as exc:
-            raise ImportFailed(exc.details[0].message) from None
+            raise _failed(exc) from None
     rows = [values for _, values in chunk]
     table = service.model.__table__
     if session.get_bind().dialect.name == "postgresql":

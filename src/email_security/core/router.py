@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from email_security.auth.access import EditAccess, ReadAccess
 from email_security.core.batch import MAX_BATCH, DeletedId, IdRef, apply_batch, batch_models
+from email_security.core.exchange import EXCHANGE_SUBPATHS, add_exchange_routes
 from email_security.core.listing import (
     list_page,
     list_query_model,
@@ -48,8 +49,9 @@ class EntryId(Convertor[str]):
 
 
 def entry_id_not(reserved: Sequence[str]) -> EntryId:
-    """An id that is none of the collection's literal subpaths: `/batch` is the batch route
-    for every method, so a 405 there names the batch route's methods, not the item's."""
+    """An id that is none of the collection's literal subpaths: `/batch` (`/export`,
+    `/import`) is that route for every method, so a 405 there names its methods, not the
+    item's."""
     words = "|".join(re.escape(word) for word in reserved)
     convertor = type("EntryIdNot", (EntryId,), {"regex": f"(?!(?:{words})(?:/|$))[^/]+"})
     return convertor()
@@ -58,8 +60,7 @@ def entry_id_not(reserved: Sequence[str]) -> EntryId:
 def item_path_of(resource: Resource) -> str:
     """`/{<id_param>}`, not matching the literal subpaths the resource has."""
     reserved = ["batch"] if resource.batch_operations else []
-    if not reserved:
-        return "/{" + resource.id_param + "}"
+    reserved += EXCHANGE_SUBPATHS
     name = "entry_id_not_" + "_".join(reserved)
     register_url_convertor(name, entry_id_not(reserved))
     return "/{" + f"{resource.id_param}:{name}" + "}"
@@ -210,6 +211,7 @@ def resource_router(resource: Resource, database: Database, write: SettingsWrite
                 service.delete(session, rows)
             return envelope_response([{"id": str(row.id)} for row in rows])
 
+    add_exchange_routes(router, resource, database, write)
     if resource.extra_routes is not None:
         resource.extra_routes(router, service)
     return router

@@ -21,10 +21,11 @@ from email_security.evaluation.schemas import (
     verdict_json,
 )
 from email_security.kit.envelope import Envelope, envelope_response
-from email_security.kit.errors import BadRequest
-from email_security.kit.fields import SERVER_CHECKED
+from email_security.kit.errors import BadRequest, PermissionDenied
+from email_security.kit.fields import SERVER_CHECKED, QueryBool
 from email_security.kit.openapi import ERROR_RESPONSES
 from email_security.kit.requests import StrictRoute, parse_json
+from email_security.lifecycle.hits import HitCounter, honoured
 
 RFC822 = "message/rfc822"
 
@@ -51,7 +52,9 @@ _REQUEST_BODY = {
     summary="What would happen to this message, and why",
     description="The verdict for each recipient of one message, given as JSON or as a raw "
     "RFC 5322 message (Content-Type: message/rfc822; recipients from its headers, or from "
-    "`recipient` query parameters). Every settings entry that matched is explained.",
+    "`recipient` query parameters). Every settings entry that matched is explained. "
+    "A what-if by default: with `record_hits=true` (edit token) the verdict counts as applied, "
+    "and each entry it honoured gets a hit, as a message the milter acts on does.",
     response_model=Envelope[engine.Verdict],
     responses=ERROR_RESPONSES,
     openapi_extra={"requestBody": _REQUEST_BODY},
@@ -60,12 +63,26 @@ async def evaluate_message(
     request: Request,
     principal: ReadAccess,
     recipient: Annotated[list[Address] | None, Query(max_length=MAX_QUERY_RECIPIENTS)] = None,
+    record_hits: Annotated[
+        QueryBool,
+        Query(
+            description="true: the verdict was applied; each entry it honoured counts a hit "
+            "(`hit_count`, `last_hit_at`), once however many recipients. Needs an edit token"
+        ),
+    ] = False,
 ) -> Response:
+    if len(request.query_params.getlist("record_hits")) > 1:
+        raise BadRequest.at_parameter("record_hits", "given more than once")
+    if record_hits and principal.read_only:
+        raise PermissionDenied("This token is read-only; record_hits=true needs edit permission")
     body = await request.body()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     message = _message(body, content_type, recipient or [])
     cache: IndexCache = request.app.state.index_cache
     verdict = await run_in_threadpool(_evaluate, cache, principal, message)
+    if record_hits:
+        hits: HitCounter = request.app.state.hit_counter
+        hits.count(honoured(principal.account_id, verdict.recipients))
     return envelope_response(verdict_json(verdict))
 
 

@@ -62,6 +62,11 @@ class SettingsVersions:
     def epoch(self) -> int:
         return self._epoch
 
+    @property
+    def live(self) -> bool:
+        """Whether a watcher is hearing of changes (else versions are read per request)."""
+        return self._live
+
     def learn(self, account_id: str, version: int, epoch: int) -> None:
         """A version read from the database, at a time `epoch` was current."""
         with self._lock:

@@ -9,8 +9,10 @@ ApiError
 ├── MethodNotAllowed      405
 ├── Conflict              409
 ├── PayloadTooLarge       413
+├── UnsupportedMediaType  415
 ├── RateLimited           429
-└── InternalError         500  (never reveals internals)
+├── InternalError         500  (never reveals internals)
+└── ServiceUnavailable    503  (the database cannot be reached; with Retry-After)
 """
 
 from __future__ import annotations
@@ -112,6 +114,12 @@ class PayloadTooLarge(ApiError):
     default_message = "Request body too large"
 
 
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+    code = 1011
+    default_message = "Unsupported Content-Type"
+
+
 class RateLimited(ApiError):
     status_code = 429
     code = 971
@@ -122,3 +130,9 @@ class InternalError(ApiError):
     status_code = 500
     code = 1000
     default_message = "Internal error"
+
+
+class ServiceUnavailable(ApiError):
+    status_code = 503
+    code = 1012
+    default_message = "The database is unavailable for a moment; retry shortly"

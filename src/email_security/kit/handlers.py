@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -21,11 +23,15 @@ from email_security.kit.errors import (
     PayloadTooLarge,
     PermissionDenied,
     RateLimited,
+    ServiceUnavailable,
     Unauthenticated,
 )
 from email_security.kit.fields import SHAPE_TAGS
 
 log = logging.getLogger("email_security")
+
+# What a client is told to wait before retrying while the database is away.
+RETRY_AFTER_SECONDS = "1"
 
 _ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
     error.status_code: error
@@ -65,10 +71,33 @@ def install_error_handlers(app: FastAPI) -> None:
         error.status_code = exc.status_code
         return render(error)
 
+    @app.exception_handler(DBAPIError)
+    def database_error(request: Request, exc: DBAPIError) -> Response:
+        if not database_unavailable(exc):
+            return unexpected(request, exc)
+        log.warning("database unavailable: %s", str(exc.orig).strip().splitlines()[0])
+        return render(ServiceUnavailable(headers={"Retry-After": RETRY_AFTER_SECONDS}))
+
+    @app.exception_handler(PoolTimeout)
+    def pool_exhausted(_request: Request, exc: PoolTimeout) -> Response:
+        log.warning("no database connection free: %s", exc)
+        return render(ServiceUnavailable(headers={"Retry-After": RETRY_AFTER_SECONDS}))
+
     @app.exception_handler(Exception)
     def unexpected(_request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
         return render(InternalError())
+
+
+def database_unavailable(exc: DBAPIError) -> bool:
+    """Whether the error says the database cannot be reached now (refused, reset, shutting
+    down, busy) rather than that the request or the schema is wrong."""
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    # SQLite reports a missing table as an OperationalError too: that is no outage.
+    return "no such table" not in str(exc.orig)
 
 
 def _allowed_methods(request: Request, exc: StarletteHTTPException) -> str:

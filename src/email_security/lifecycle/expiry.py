@@ -92,6 +92,8 @@ class ExpirySweeper:
         """Delete what has expired at `now` and purge old records; how many entries went."""
         now = now or utcnow()
         deleted = sum(self._sweep_resource(service, now) for service in self._services)
+        if deleted:
+            log.info("expiry sweep: %d expired entries deleted", deleted)
         self._purge(now - self._retention)
         return deleted
 

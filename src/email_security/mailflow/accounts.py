@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from email_security import engine
 from email_security.evaluation.cache import IndexCache
 from email_security.kit.db import Database
+from email_security.lifecycle.expiry import ExpirySweeper
+from email_security.lifecycle.hits import Hit, HitCounter, honoured
 
 log = logging.getLogger("email_security.mailflow")
 
@@ -26,22 +28,36 @@ class MailAccounts:
     Settings come from the index cache (current with every write, through the settings
     version watcher); when the database cannot be read, the last settings compiled for the
     account are served, so mail keeps flowing under the rules it had.
+
+    `hits` counts the entries of the verdicts the service applied, written every
+    `hit_flush_seconds` (0: not counted). `sweeping` is the expiry sweeper's interval and
+    the audit retention in days (interval 0: no sweeper in this process).
     """
 
     def __init__(
-        self, database: Database, thresholds: engine.Thresholds, account_ids: Sequence[str]
+        self,
+        database: Database,
+        thresholds: engine.Thresholds,
+        account_ids: Sequence[str],
+        hit_flush_seconds: float = 0.0,
+        sweeping: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         if not account_ids:
             raise ValueError("at least one account")
         self.account_ids = tuple(dict.fromkeys(account_ids))
         self._cache = IndexCache(database, thresholds, max_accounts=len(self.account_ids))
+        self.hits = HitCounter(database, hit_flush_seconds)
+        interval, retention_days = sweeping
+        self._sweeper = ExpirySweeper(database, self._cache.writes, interval, retention_days)
         self._last_good: dict[str, engine.CompiledSettings] = {}
         self._lock = threading.Lock()
         self._failing: set[str] = set()
 
     @contextmanager
-    def watching(self) -> Iterator[None]:
-        with self._cache.watching():
+    def serving(self) -> Iterator[None]:
+        """Settings kept current, hits written and expired entries swept while inside; the
+        last hits on leaving."""
+        with self._cache.watching(), self.hits.flushing(), self._sweeper.running():
             yield
 
     def compiled(self, account_id: str) -> engine.CompiledSettings:
@@ -99,6 +115,14 @@ class MailAccounts:
                     recipient, account_id, verdict.settings_version, recipient_verdict
                 )
         return [found[recipient] for recipient in dict.fromkeys(message.recipients)]
+
+
+def hits_of(evaluated: Sequence[Evaluated]) -> set[Hit]:
+    """The entries one message's verdicts honoured, each once."""
+    hits: set[Hit] = set()
+    for item in evaluated:
+        hits |= honoured(item.account_id, (item.verdict,))
+    return hits
 
 
 @dataclass(frozen=True)

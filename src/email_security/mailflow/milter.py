@@ -19,12 +19,13 @@ from typing import Any
 import Milter
 
 from email_security import engine
-from email_security.mailflow.accounts import MailAccounts, SettingsUnavailable
+from email_security.mailflow.accounts import MailAccounts, SettingsUnavailable, hits_of
 from email_security.mailflow.actions import (
     HEADER,
     REJECT_REPLY,
     TEMPFAIL_REPLY,
     DropMode,
+    MilterAction,
     milter_action,
 )
 from email_security.mailflow.listen import libmilter_socket
@@ -136,7 +137,8 @@ class SettingsMilter(Milter.Base):
             log.info("%s: accept, no recipient with a domain to evaluate", queue_id)
             return Milter.ACCEPT
         message = self._message(transaction, queue_id)
-        evaluated = self.config.accounts.evaluate(message)
+        accounts = self.config.accounts
+        evaluated = accounts.evaluate(message)
         action = milter_action(evaluated, self.config.drop)
         log.info(
             "%s: %s from=<%s> recipients=%d deleted=%d %s",
@@ -147,6 +149,13 @@ class SettingsMilter(Milter.Base):
             len(action.delete_recipients),
             " | ".join(action.headers),
         )
+        answer = self._apply(action, transaction)
+        # Counted once told to the MTA: a message tempfailed on the way is counted on retry.
+        if accounts.hits.enabled:
+            accounts.hits.count(hits_of(evaluated))
+        return answer
+
+    def _apply(self, action: MilterAction, transaction: _Transaction) -> int:
         if action.kind == "reject":
             self.setreply(*REJECT_REPLY)
             return Milter.REJECT
@@ -225,7 +234,7 @@ def serve_milter(listen: str, config: MilterConfig) -> None:
 
     libmilter then stops reading its sessions: a message in flight is answered by the MTA's
     `milter_default_action` (tempfail: the sender retries), so the process exits at once
-    rather than leave those sessions waiting.
+    rather than leave those sessions waiting; the hits counted are written first.
     """
     socket_name = libmilter_socket(listen)
     # libmilter waits for these signals in a thread of its own; every other thread must
@@ -237,7 +246,7 @@ def serve_milter(listen: str, config: MilterConfig) -> None:
     except SettingsUnavailable as exc:
         log.error("%s: messages are tempfailed until the settings load", exc)
     Milter.factory = lambda: SettingsMilter(config)
-    with config.accounts.watching():
+    with config.accounts.serving():
         log.info(
             "milter listening on %s for accounts %s", listen, ", ".join(config.accounts.account_ids)
         )

@@ -7,7 +7,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData
+from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).resolve().parent
 
@@ -26,6 +29,31 @@ def upgrade(url: str, revision: str = "head") -> None:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database's schema is at (None: no schema at all)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """What is wrong with the database's schema for this version, in one line, or None."""
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return None
+    if current is None:
+        return "the database has no schema yet: run `email-security db upgrade`"
+    return (
+        f"the database schema is at revision {current} and this version needs {head}: "
+        "run `email-security db upgrade`"
+    )
 
 
 def declared(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
