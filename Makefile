@@ -64,6 +64,7 @@ format: install
 # Stops and starts the whole local PostgreSQL cluster under load: never beside other tests.
 outage-test: install
 	EMAIL_SECURITY_TEST_CLUSTER_RESTART=$${EMAIL_SECURITY_TEST_CLUSTER_RESTART:-15/main} \
+	EMAIL_SECURITY_TEST_POSTGRES_URL=$${EMAIL_SECURITY_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 		$(BIN)/python -m pytest -q -p no:cacheprovider -W always::UserWarning \
 		tests/test_database_outage.py -k postgresql_restarts $(PYTEST_ARGS)
 

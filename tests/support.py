@@ -29,7 +29,8 @@ class fresh_postgres_database:
     """A new database on the server named by the URL, dropped afterwards."""
 
     def __init__(self, server_url: str) -> None:
-        self.admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        # Pinged: the server may have restarted meanwhile (tests/test_database_outage.py).
+        self.admin = create_engine(server_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
         self.name = f"es_test_{os.getpid()}_{secrets.token_hex(4)}"
         self.url = (
             make_url(server_url).set(database=self.name).render_as_string(hide_password=False)
