@@ -47,6 +47,42 @@ class fresh_postgres_database:
         self.admin.dispose()
 
 
+class PostgresGate:
+    """Opens and closes one PostgreSQL database to connections, from the server's own
+    `postgres` database: the outages of the failure tests, on a database of their own."""
+
+    def __init__(self, database_url: str) -> None:
+        url = make_url(database_url)
+        self.name = url.database
+        admin_url = url.set(database="postgres").render_as_string(hide_password=False)
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+
+    def kill_backends(self) -> None:
+        """Every connection to the database dropped, as a server restart would."""
+        with self.admin.connect() as connection:
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": self.name},
+            )
+
+    def close(self) -> None:
+        """New connections refused, and those open dropped, until `open`."""
+        self._allow(False)
+        self.kill_backends()
+
+    def open(self) -> None:
+        self._allow(True)
+
+    def dispose(self) -> None:
+        self.admin.dispose()
+
+    def _allow(self, allowed: bool) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(
+                text(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+            )
+
+
 @dataclass
 class Account:
     id: str

@@ -23,14 +23,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
-from email_security.config import normalise_database_url
 from email_security.kit.db import Database
 from tests.conftest import POSTGRES_ENV, migrated_postgres_database
 from tests.server_process import ServerProcess
-from tests.support import new_account
+from tests.support import PostgresGate, new_account
 
 pytestmark = pytest.mark.postgres
 
@@ -95,64 +93,47 @@ class Load:
         raise AssertionError(f"no request succeeded within {timeout} s: {self.statuses}")
 
 
+def assert_only_503s_and_no_write_lost(load: Load, database: Database, refused: int) -> None:
+    statuses = dict(load.statuses)
+    assert refused > 0, statuses  # the outage was felt...
+    assert {status for status in statuses if status >= 500} == {503}, statuses
+    assert load.missing_retry_after == 0
+    # ...and every acknowledged write is stored.
+    with database.read() as read:
+        stored = {str(i) for i in read.execute(text("SELECT id FROM block_senders")).scalars()}
+    assert load.acknowledged, statuses
+    assert set(load.acknowledged) <= stored
+
+
 def test_requests_answer_503_and_recover_while_the_database_is_away(tmp_path: Path) -> None:
-    if not os.environ.get(POSTGRES_ENV):
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    admin_url = normalise_database_url(os.environ[POSTGRES_ENV])
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with migrated_postgres_database() as url:
-        name = make_url(url).database
         database = Database(url)
         account = new_account(database)
         server = ServerProcess(url, tmp_path / "server.log")
+        gate = PostgresGate(url)
         try:
             base = server.start()
-            with Load(base, account.id, account.token) as load, admin.connect() as connection:
+            with Load(base, account.id, account.token) as load:
                 time.sleep(1.0)
                 for _ in range(3):
                     killed = time.monotonic()
-                    connection.execute(
-                        text(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                            " WHERE datname = :name"
-                        ),
-                        {"name": name},
-                    )
+                    gate.kill_backends()
                     load.successes_since(killed, timeout=10)
                     time.sleep(0.3)
-                connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
-                connection.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE datname = :name"
-                    ),
-                    {"name": name},
-                )
+                gate.close()
                 time.sleep(2.0)
                 refused = load.statuses[503]
                 reopened = time.monotonic()
-                connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+                gate.open()
                 recovery = load.successes_since(reopened, timeout=15)
                 time.sleep(0.5)
-            statuses = dict(load.statuses)
-            assert refused > 0, statuses  # the outage was felt...
-            assert {status for status in statuses if status >= 500} == {503}, statuses
-            assert load.missing_retry_after == 0
+            assert_only_503s_and_no_write_lost(load, database, refused)
             assert recovery < 10, recovery
-            # ...and every acknowledged write is stored.
-            with database.read() as read:
-                stored = {
-                    str(entry_id)
-                    for entry_id in read.execute(text("SELECT id FROM block_senders")).scalars()
-                }
-            assert set(load.acknowledged) <= stored
-            assert len(load.acknowledged) > 0
         finally:
             server.stop()
             database.dispose()
-            with admin.connect() as connection:
-                connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
-    admin.dispose()
+            gate.open()
+            gate.dispose()
 
 
 CLUSTER_ENV = "EMAIL_SECURITY_TEST_CLUSTER_RESTART"
@@ -178,22 +159,13 @@ def test_requests_answer_503_and_recover_while_postgresql_restarts(tmp_path: Pat
                 subprocess.run(["pg_ctlcluster", version, name, "start"], check=True)
                 recovery = load.successes_since(started, timeout=30)
                 time.sleep(0.5)
-            statuses = dict(load.statuses)
             # The figures, in the warnings summary: what the closing note of a run reports.
             warnings.warn(
-                f"cluster restart: answers {statuses}, {len(load.acknowledged)} writes "
-                f"acknowledged and stored, first success {recovery:.2f} s after the start",
+                f"cluster restart: answers {dict(load.statuses)}, {len(load.acknowledged)} "
+                f"writes acknowledged and stored, first success {recovery:.2f} s after the start",
                 stacklevel=1,
             )
-            assert refused > 0, statuses
-            assert {status for status in statuses if status >= 500} == {503}, statuses
-            assert load.missing_retry_after == 0
-            with database.read() as read:
-                stored = {
-                    str(entry_id)
-                    for entry_id in read.execute(text("SELECT id FROM block_senders")).scalars()
-                }
-            assert set(load.acknowledged) <= stored
+            assert_only_503s_and_no_write_lost(load, database, refused)
         finally:
             server.stop()
             database.dispose()

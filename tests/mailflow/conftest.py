@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import migrated_postgres_database
 from tests.mailflow.postfix import PrivatePostfix, postfix_missing
 from tests.mailflow.services import MailServices
 from tests.server_process import free_port
@@ -49,3 +50,10 @@ def mail_services(
     yield services
     codes = services.stop()
     assert all(code == 0 for code in codes), f"exit codes {codes}: {services.logs()}"
+
+
+@pytest.fixture
+def outage_database() -> Iterator[str]:
+    """A PostgreSQL database of this test's own, which it can make unreachable."""
+    with migrated_postgres_database() as url:
+        yield url

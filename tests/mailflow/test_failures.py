@@ -3,26 +3,21 @@ goes away, settings that never loaded. No accepted message may be lost."""
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from email_security.app import create_app
-from email_security.config import Settings, normalise_database_url
+from email_security.config import Settings
 from email_security.kit.db import Database
 from tests import factories
-from tests.conftest import POSTGRES_ENV, migrated_postgres_database
 from tests.mailflow.postfix import PrivatePostfix
 from tests.mailflow.services import MailServices
 from tests.mailflow.test_postfix_milter import HEADER, message, send
-from tests.support import Api, new_account
+from tests.support import Api, PostgresGate, new_account
 
 
 def unique(name: str) -> str:
@@ -56,13 +51,6 @@ def test_sigterm_tempfails_the_message_in_flight_and_a_retry_is_delivered(
     assert postfix.sink.wait_for(bob).headers(HEADER)
 
 
-@pytest.fixture
-def outage_database() -> Iterator[str]:
-    """A PostgreSQL database of this test's own, which it can make unreachable."""
-    with migrated_postgres_database() as url:
-        yield url
-
-
 def test_database_outage_keeps_the_last_settings_and_a_cold_start_tempfails(
     postfix: PrivatePostfix, outage_database: str, tmp_path: Path
 ) -> None:
@@ -80,27 +68,11 @@ def test_database_outage_keeps_the_last_settings_and_a_cold_start_tempfails(
     (tmp_path / "cold").mkdir()
     warm = MailServices(outage_database, [account.id], *ports, tmp_path / "warm")
     cold = MailServices(outage_database, [account.id], *ports, tmp_path / "cold")
-    admin = create_engine(
-        normalise_database_url(os.environ[POSTGRES_ENV]), isolation_level="AUTOCOMMIT"
-    )
-    name = outage_database.rpartition("/")[2]
-
-    def reachable(allowed: bool) -> None:
-        with admin.connect() as connection:
-            connection.execute(
-                text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
-            )
-            if not allowed:
-                connection.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                    ),
-                    {"n": name},
-                )
+    gate = PostgresGate(outage_database)
 
     try:
         warm.start()
-        reachable(False)
+        gate.close()
         time.sleep(1.5)  # the version watcher sees its connection killed within 0.5 s
         held, clean = unique("held"), unique("clean")
         with postfix.smtp() as client:
@@ -126,7 +98,7 @@ def test_database_outage_keeps_the_last_settings_and_a_cold_start_tempfails(
             )
         assert (code, reply[:5]) == (451, "4.3.0"), reply
     finally:
-        reachable(True)
+        gate.open()
         warm.stop()
         cold.stop()
-        admin.dispose()
+        gate.dispose()

@@ -5,7 +5,6 @@ a failed write."""
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 import uuid
@@ -16,18 +15,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from email_security.app import create_app
-from email_security.config import Settings, normalise_database_url
+from email_security.config import Settings
 from email_security.kit.db import Database
 from tests import factories
-from tests.conftest import POSTGRES_ENV, migrated_postgres_database
 from tests.mailflow.postfix import PrivatePostfix
 from tests.mailflow.services import MailServices
 from tests.mailflow.test_policy_protocol import answer, request
 from tests.mailflow.test_postfix_milter import message, send
-from tests.support import Account, Api, new_account
+from tests.support import Account, Api, PostgresGate, new_account
 
 SHORT = 0.1  # seconds between writes
 LONG = 3600.0  # none within a test: only the one on SIGTERM
@@ -201,13 +198,6 @@ def test_nothing_is_counted_with_counting_off(
     assert hits(api, "allow_policies", friend) == 0
 
 
-@pytest.fixture
-def outage_database() -> Iterator[str]:
-    """A PostgreSQL database of this test's own, which it can make unreachable."""
-    with migrated_postgres_database() as url:
-        yield url
-
-
 def wait_for_line(log: Path, fragment: str) -> None:
     deadline = time.monotonic() + DEADLINE
     while fragment not in log.read_text(errors="replace"):
@@ -221,23 +211,7 @@ def test_a_failed_write_keeps_the_hits_for_the_next(
     database = Database(outage_database)
     account = new_account(database)
     app = create_app(Settings(database_url=outage_database), database=database)
-    admin = create_engine(
-        normalise_database_url(os.environ[POSTGRES_ENV]), isolation_level="AUTOCOMMIT"
-    )
-    name = outage_database.rpartition("/")[2]
-
-    def reachable(allowed: bool) -> None:
-        with admin.connect() as connection:
-            connection.execute(
-                text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
-            )
-            if not allowed:
-                connection.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                    ),
-                    {"n": name},
-                )
+    gate = PostgresGate(outage_database)
 
     mail = counting_services(postfix, outage_database, account.id, tmp_path, SHORT)
     try:
@@ -245,17 +219,17 @@ def test_a_failed_write_keeps_the_hits_for_the_next(
             api = Api(client, account, account.token)
             friend = trusted_friend(api)
             mail.start()
-            reachable(False)
+            gate.close()
             bob = unique("bob")
             with postfix.smtp() as smtp:
                 assert send(smtp, "b@mailer.example", [bob], message(FRIEND, [bob]))[0] == 250
             assert postfix.sink.wait_for(bob)  # the last settings still apply
             wait_for_line(mail.milter_log, "entries are kept for the next flush")
-            reachable(True)
+            gate.open()
             wait_for_hits(api, "allow_policies", friend, 1)
     finally:
-        reachable(True)
+        gate.open()
         codes = mail.stop()
-        admin.dispose()
+        gate.dispose()
         database.dispose()
     assert codes == [0, 0], mail.logs()

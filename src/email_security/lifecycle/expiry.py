@@ -12,9 +12,7 @@ to commit, then finds nothing left and rolls back, so nothing is deleted or reco
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -22,6 +20,7 @@ from sqlalchemy import delete, select
 from email_security.audit.records import EXPIRY, AuditRecord
 from email_security.core.service import ResourceService, SettingsWriter
 from email_security.kit.db import Database, utcnow
+from email_security.kit.periodic import Periodic
 from email_security.resources import RESOURCES
 
 # Entries deleted per account and resource in one transaction.
@@ -46,47 +45,19 @@ class ExpirySweeper:
     ) -> None:
         self._database = database
         self._writes = writes
-        self._interval = interval
         self._retention = timedelta(days=retention_days)
         self._services = [ResourceService(resource, database) for resource in RESOURCES]
-        self._stop = threading.Event()
-        self._guard = threading.Lock()
-        self._users = 0
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic("expiry-sweeper", interval, self._sweep_logged)
 
-    @contextmanager
-    def running(self) -> Iterator[None]:
-        """Sweep every `interval` seconds while inside (never when it is 0). Nested uses
-        (an app's lifespan run again while it runs) share one thread."""
-        if self._interval <= 0:
-            yield
-            return
-        with self._guard:
-            self._users += 1
-            if self._thread is None:
-                self._stop.clear()
-                self._thread = threading.Thread(
-                    target=self._run, name="expiry-sweeper", daemon=True
-                )
-                self._thread.start()
+    def running(self) -> AbstractContextManager[None]:
+        """Sweep every `interval` seconds while inside (never when it is 0)."""
+        return self._periodic.running()
+
+    def _sweep_logged(self) -> None:
         try:
-            yield
-        finally:
-            with self._guard:
-                self._users -= 1
-                last, self._thread = (
-                    (self._thread, None) if self._users == 0 else (None, self._thread)
-                )
-            if last is not None:
-                self._stop.set()
-                last.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.sweep()
-            except Exception:  # the database may be away: the next sweep tries again
-                log.warning("expiry sweep failed", exc_info=True)
+            self.sweep()
+        except Exception:  # the database may be away: the next sweep tries again
+            log.warning("expiry sweep failed", exc_info=True)
 
     def sweep(self, now: datetime | None = None) -> int:
         """Delete what has expired at `now` and purge old records; how many entries went."""
@@ -135,7 +106,7 @@ class ExpirySweeper:
 
     def _purge(self, before: datetime) -> None:
         """Audit records older than the retention, a bounded number per transaction."""
-        while not self._stop.is_set():
+        while not self._periodic.stopping:
             with self._database.write() as session:
                 oldest = select(AuditRecord.seq).where(AuditRecord.at < before).limit(PURGE_BATCH)
                 result = session.execute(

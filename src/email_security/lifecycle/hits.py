@@ -16,8 +16,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlalchemy import BigInteger, Table, bindparam, case, or_, update
 
 from email_security import engine
 from email_security.kit.db import Database
+from email_security.kit.periodic import Periodic
 from email_security.resources import RESOURCES
 
 # (account id, resource name, entry id): what one hit counts.
@@ -56,9 +57,12 @@ class HitCounter:
         self._lock = threading.Lock()
         # hit -> (count, time of the latest, in seconds since the epoch)
         self._pending: dict[Hit, tuple[int, float]] = {}
-        self._stop = threading.Event()
-        self._users = 0
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic(
+            "hit-flusher",
+            interval,
+            lambda: self._flush_logged(final=False),
+            lambda: self._flush_logged(final=True),
+        )
 
     @property
     def enabled(self) -> bool:
@@ -90,35 +94,9 @@ class HitCounter:
             raise
         return len(pending)
 
-    @contextmanager
-    def flushing(self) -> Iterator[None]:
-        """Flush every `interval` seconds while inside, and once more on leaving. Nested
-        uses (an app's lifespan run again while it runs) share one thread."""
-        if self._interval <= 0:
-            yield
-            return
-        with self._lock:
-            self._users += 1
-            if self._thread is None:
-                self._stop.clear()
-                self._thread = threading.Thread(target=self._run, name="hit-flusher", daemon=True)
-                self._thread.start()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                last, self._thread = (
-                    (self._thread, None) if self._users == 0 else (None, self._thread)
-                )
-            if last is not None:
-                self._stop.set()
-                last.join()
-                self._flush_logged(final=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self._flush_logged(final=False)
+    def flushing(self) -> AbstractContextManager[None]:
+        """Flush every `interval` seconds while inside, and once more on leaving."""
+        return self._periodic.running()
 
     def _flush_logged(self, *, final: bool) -> None:
         try:
