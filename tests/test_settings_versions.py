@@ -67,11 +67,15 @@ def second_instance(database_url: str, api: Api, *, watching: bool = True) -> It
 
 class TestWarmEvaluations:
     def test_make_no_query(self, api: Api, database: Database) -> None:
-        eventually(lambda: evaluates_without_a_query(api, database))
-        with counting_statements(database) as statements:
-            for _ in range(20):
-                only_verdict(api, message())
-        assert statements == []
+        def twenty_without_a_query() -> bool:
+            with counting_statements(database) as statements:
+                for _ in range(20):
+                    only_verdict(api, message())
+            return not statements
+
+        # Background work of the app (the expiry sweeper, the hit flusher) may commit, and
+        # every instance then reads versions once again: one clean run of 20 is the proof.
+        eventually(twenty_without_a_query)
 
     def test_see_this_instances_writes_at_once(self, api: Api, database: Database) -> None:
         eventually(lambda: evaluates_without_a_query(api, database))

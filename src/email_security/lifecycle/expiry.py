@@ -105,7 +105,15 @@ class ExpirySweeper:
             return 0
 
     def _purge(self, before: datetime) -> None:
-        """Audit records older than the retention, a bounded number per transaction."""
+        """Audit records older than the retention, a bounded number per transaction. Looked
+        for first: a write with nothing to do would still tell every SQLite reader that the
+        file changed (and make them read settings versions again)."""
+        with self._database.read_one() as connection:
+            any_old = connection.scalar(
+                select(AuditRecord.seq).where(AuditRecord.at < before).limit(1)
+            )
+        if any_old is None:
+            return
         while not self._periodic.stopping:
             with self._database.write() as session:
                 oldest = select(AuditRecord.seq).where(AuditRecord.at < before).limit(PURGE_BATCH)
