@@ -29,9 +29,13 @@ class ServerProcess:
     Always `stop()` it in a `finally` (or a fixture's teardown): it is idempotent.
     """
 
-    def __init__(self, database_url: str, log_path: Path) -> None:
+    def __init__(
+        self, database_url: str, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
+        """`env`: EMAIL_SECURITY_* settings of the process (none leak in from outside)."""
         self.database_url = database_url
         self.log_path = log_path
+        self.env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.base_url = ""
         self.starts = 0
@@ -41,6 +45,7 @@ class ServerProcess:
         # Settings such as a rate limit must not leak in from the developer's environment.
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMAIL_SECURITY_")}
         env["EMAIL_SECURITY_DATABASE_URL"] = self.database_url
+        env.update(self.env)
         port = free_port()
         self.base_url = f"http://127.0.0.1:{port}"
         self.starts += 1
