@@ -30,12 +30,20 @@ class ServerProcess:
     """
 
     def __init__(
-        self, database_url: str, log_path: Path, env: dict[str, str] | None = None
+        self,
+        database_url: str,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        workers: int = 1,
+        options: tuple[str, ...] = (),
     ) -> None:
-        """`env`: EMAIL_SECURITY_* settings of the process (none leak in from outside)."""
+        """`env`: EMAIL_SECURITY_* settings of the process (none leak in from outside);
+        `workers`: its `serve --workers`; `options`: more `serve` options."""
         self.database_url = database_url
         self.log_path = log_path
         self.env = env or {}
+        self.workers = workers
+        self.options = options
         self.process: subprocess.Popen[bytes] | None = None
         self.base_url = ""
         self.starts = 0
@@ -53,7 +61,8 @@ class ServerProcess:
             log.write(f"\n=== start {self.starts} on port {port} ===\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)]
+                + ["--workers", str(self.workers), *self.options],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -28,7 +28,9 @@ def ready(client: TestClient, timeout: float = 10) -> dict[str, str]:
 
 def test_ready_on_a_current_database(database_url: str) -> None:
     with TestClient(create_app(Settings(database_url=database_url))) as client:
-        assert ready(client) == {"status": "ready", "schema": head_revision()}
+        answer = ready(client)
+        assert answer == {"status": "ready", "schema": head_revision(), "pid": answer["pid"]}
+        assert answer["pid"] > 0
         assert client.get("/healthz").json()["result"] == {"status": "ok"}
 
 

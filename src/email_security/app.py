@@ -22,6 +22,8 @@ from email_security.kit.body_limit import BodySizeLimit
 from email_security.kit.db import Database
 from email_security.kit.docs_ui import install_docs
 from email_security.kit.handlers import install_error_handlers
+from email_security.kit.metrics import install_metrics
+from email_security.kit.observe import RequestObserver
 from email_security.kit.openapi import install_openapi
 from email_security.kit.ratelimit import TokenBuckets
 from email_security.lifecycle.expiry import ExpirySweeper
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestObserver)  # outermost: it times and names every answer
     database = database or Database(settings.database_url)
     index_cache = IndexCache(database, settings.thresholds())
     expiry_sweeper = ExpirySweeper(
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(audit_router(database, index_cache.writes), prefix=ACCOUNT_PREFIX)
 
     install_health(app, database, index_cache)
+    install_metrics(app)
     install_docs(app, API_PREFIX + "/openapi.json")
     install_openapi(
         app,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from email_security.config import Settings
+from email_security.config import ConfigError, Settings
 
 if TYPE_CHECKING:
     from email_security.core.export import Format
@@ -40,25 +40,37 @@ def serve(
             "one database migrate it once); --no-migrate refuses an out-of-date schema",
         ),
     ] = True,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Believe X-Forwarded-For/-Proto from this proxy address (repeatable; "
+            "default: from no one)"
+        ),
+    ] = None,
 ) -> None:
     """Serve the API, the database's schema brought up to date first."""
     import uvicorn
 
+    from email_security.kit.logs import logging_config
+    from email_security.kit.metrics import worker_metrics
     from email_security.migrations import upgrade
 
     settings = Settings.from_env()
     if migrate:
         upgrade(settings.database_url)
     _database(settings).dispose()  # the schema is this version's, or a line says what to run
-    uvicorn.run(
-        "email_security.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        proxy_headers=False,
-    )
+    with worker_metrics(workers):  # /metrics of one worker sums them all
+        uvicorn.run(
+            "email_security.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=logging_config(settings.log_format),
+            access_log=False,  # kit.observe logs each request, with its route and request id
+            proxy_headers=bool(trusted_proxy),
+            forwarded_allow_ips=",".join(trusted_proxy or ()) or None,
+        )
 
 
 @db_app.command("upgrade")
@@ -314,6 +326,13 @@ def _exchange_format(name: str) -> Format:
     raise typer.BadParameter("must be csv or jsonl", param_hint="--format")
 
 
+# The mail services' own /metrics (the API serves it beside its routes).
+MetricsPort = Annotated[
+    int | None, typer.Option(help="Serve Prometheus metrics on this port (default: off)")
+]
+MetricsHost = Annotated[str, typer.Option(help="Interface of --metrics-port")]
+
+
 @app.command()
 def milter(
     account: Annotated[
@@ -329,8 +348,11 @@ def milter(
     drop: Annotated[str, typer.Option(help="When every recipient drops: reject or discard")] = (
         "reject"
     ),
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Serve the milter: every message evaluated and acted on (docs/MAIL-FLOW.md)."""
+    from email_security.kit.metrics import MetricsPortUnavailable
     from email_security.mailflow.listen import libmilter_socket
 
     if drop not in ("reject", "discard"):
@@ -357,8 +379,13 @@ def milter(
         frozenset(trust_authserv_id or ()),
         "reject" if drop == "reject" else "discard",
         max_body_bytes=BODY_BYTES_PER_TEXT_CHARACTER * Settings.from_env().body_text_limit,
+        metrics_address=None if metrics_port is None else (metrics_host, metrics_port),
     )
-    serve_milter(listen, config)
+    try:
+        serve_milter(listen, config)
+    except MetricsPortUnavailable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -371,6 +398,8 @@ def policy(
         str,
         typer.Option(help="Count the hits of every answer (all), or only of refusals (refused)"),
     ] = "all",
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Serve the Postfix policy service: envelope decisions at RCPT (docs/MAIL-FLOW.md).
 
@@ -379,6 +408,7 @@ def policy(
     import signal
     import threading
 
+    from email_security.kit.metrics import MetricsPortUnavailable, serve_metrics
     from email_security.mailflow.accounts import SettingsUnavailable
     from email_security.mailflow.listen import tcp_address
     from email_security.mailflow.policy import PolicyServer
@@ -401,6 +431,12 @@ def policy(
     except OSError as exc:
         typer.echo(f"cannot listen on {listen}: {exc.strerror}", err=True)
         raise typer.Exit(1) from None
+    if metrics_port is not None:
+        try:
+            serve_metrics(metrics_host, metrics_port)
+        except MetricsPortUnavailable as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from None
     with accounts.serving(), server:
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -413,6 +449,7 @@ def policy(
 
 
 def _mail_accounts(account_ids: list[str]) -> MailAccounts:
+    from email_security.kit.logs import configure_logging
     from email_security.mailflow.accounts import MailAccounts
 
     for account_id in account_ids:
@@ -420,7 +457,7 @@ def _mail_accounts(account_ids: list[str]) -> MailAccounts:
     settings = Settings.from_env()
     # Before logging starts, so that a wrong schema is one line.
     database = _database(settings, may_be_away=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging(settings.log_format)
     return MailAccounts(
         database,
         settings.thresholds(),
@@ -466,6 +503,9 @@ def main() -> None:
 
     try:
         app()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise SystemExit(2) from None
     except ArgumentError as exc:
         typer.echo(f"EMAIL_SECURITY_DATABASE_URL is not a usable database URL: {exc}", err=True)
         raise SystemExit(2) from None

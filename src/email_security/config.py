@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from email_security.engine import Thresholds
+from email_security.kit.logs import LOG_FORMATS, LogFormat
 
 DEFAULT_SQLITE_PATH = Path("var") / "email-security.db"
 
@@ -17,6 +18,10 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+class ConfigError(ValueError):
+    """An environment variable with a value it cannot have."""
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,16 @@ class Settings:
     expiry_sweep_seconds: float = 60.0
     # How often counted hits are written to the database (0: hits are not counted).
     hit_flush_seconds: float = 10.0
+    # Every log line as text, or as one JSON object.
+    log_format: LogFormat = "text"
 
     @classmethod
     def from_env(cls) -> Settings:
         url = os.environ.get("EMAIL_SECURITY_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
         env = os.environ.get
+        log_format = env("EMAIL_SECURITY_LOG_FORMAT", "text")
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"EMAIL_SECURITY_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
         return cls(
             database_url=normalise_database_url(url),
             max_body_bytes=int(env("EMAIL_SECURITY_MAX_BODY_BYTES", 4 * 1024 * 1024)),
@@ -60,6 +70,7 @@ class Settings:
             audit_retention_days=float(env("EMAIL_SECURITY_AUDIT_RETENTION_DAYS", 365)),
             expiry_sweep_seconds=float(env("EMAIL_SECURITY_EXPIRY_SWEEP_SECONDS", 60)),
             hit_flush_seconds=float(env("EMAIL_SECURITY_HIT_FLUSH_SECONDS", 10)),
+            log_format=log_format,
         )
 
     def thresholds(self) -> Thresholds:

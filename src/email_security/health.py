@@ -7,6 +7,7 @@ the one this version needs, and this instance hears of other instances' writes.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import FastAPI
@@ -40,7 +41,8 @@ def install_health(app: FastAPI, database: Database, index_cache: IndexCache) ->
         if failing:
             errors = [{"code": ServiceUnavailable.code, "message": text} for text in failing]
             return error_response(503, errors, {"Retry-After": "1"})
-        return envelope_response({"status": "ready", "schema": head})
+        # The pid tells the workers of `serve --workers N` apart.
+        return envelope_response({"status": "ready", "schema": head, "pid": os.getpid()})
 
 
 def _checks(database: Database, index_cache: IndexCache, head: str) -> dict[str, Any]:

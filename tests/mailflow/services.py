@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.server_process import CLI
+from tests.server_process import CLI, free_port
 
 START_TIMEOUT = 60.0
 TRUSTED_AUTHSERV_ID = "mx.test.example"
@@ -54,9 +54,11 @@ class MailServices:
         milter_listen: str | None = None,
         env: dict[str, str] | None = None,
         count_hits: str | None = None,
+        metrics: bool = False,
     ) -> None:
         """`env`: EMAIL_SECURITY_* settings of both processes; `count_hits`: the policy
-        service's --count-hits."""
+        service's --count-hits; `metrics`: each serves /metrics on a port of
+        `metrics_ports`."""
         self.database_url = database_url
         self.env = env or {}
         self.count_hits = count_hits
@@ -68,6 +70,7 @@ class MailServices:
         self.milter_log = log_dir / "milter.log"
         self.policy_log = log_dir / "policy.log"
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.metrics_ports = {"milter": free_port(), "policy": free_port()} if metrics else {}
 
     def start(self, *, milter: bool = True, policy: bool = True) -> MailServices:
         accounts = [part for account in self.accounts for part in ("--account", account)]
@@ -123,13 +126,15 @@ class MailServices:
         self.processes = []
         return codes
 
-    def _spawn(self, log: Path, *arguments: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, log: Path, command: str, *arguments: str) -> subprocess.Popen[bytes]:
+        if command in self.metrics_ports:
+            arguments = (*arguments, "--metrics-port", str(self.metrics_ports[command]))
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMAIL_SECURITY_")}
         env["EMAIL_SECURITY_DATABASE_URL"] = self.database_url
         env.update(self.env)
         with log.open("ab") as output:
             process = subprocess.Popen(
-                [*CLI, *arguments],
+                [*CLI, command, *arguments],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=output,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-import re
 import threading
 import time
 import uuid
@@ -29,8 +28,6 @@ from email_security.auth.tokens import ApiToken, hash_token
 from email_security.kit.db import Database
 from email_security.kit.errors import PermissionDenied, RateLimited, Unauthenticated
 from email_security.kit.ratelimit import TokenBuckets
-
-REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -183,20 +180,14 @@ async def authenticate(request: Request, account_id: AccountId) -> Principal:
     return principal
 
 
-def _request_id(request: Request) -> str:
-    """The client's X-Request-Id when it is a short printable token, else a new one."""
-    given = request.headers.get("x-request-id", "")
-    if REQUEST_ID.fullmatch(given):
-        return given
-    return uuid.uuid4().hex
-
-
 async def require_edit(
     request: Request, principal: Annotated[Principal, Depends(authenticate)]
 ) -> Principal:
     if principal.read_only:
         raise PermissionDenied("This token is read-only; the request needs edit permission")
-    return dataclasses.replace(principal, request_id=_request_id(request))
+    # Set by kit.observe for every request (an app without it: a request id of its own).
+    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+    return dataclasses.replace(principal, request_id=request_id)
 
 
 ReadAccess = Annotated[Principal, Depends(authenticate)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from email_security.evaluation.versions import (
     settings_version,
 )
 from email_security.kit.db import Database
+from email_security.kit.metrics import INDEX_BUILD_SECONDS, INDEX_BUILDS
 
 
 class IndexCache:
@@ -84,9 +86,12 @@ class IndexCache:
             compiled = self._fresh(account_id, known)
             if compiled is None:
                 epoch = versions.epoch
+                started = time.perf_counter()
                 with self._database.read() as connection:
                     settings = load_settings(connection, account_id)
                 compiled = engine.compile_settings(settings, self._thresholds)
+                INDEX_BUILD_SECONDS.observe(time.perf_counter() - started)
+                INDEX_BUILDS.inc()
                 versions.learn(account_id, compiled.version, epoch)
                 self._store(account_id, compiled)
                 self.builds += 1

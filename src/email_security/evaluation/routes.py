@@ -23,6 +23,7 @@ from email_security.evaluation.schemas import (
 from email_security.kit.envelope import Envelope, envelope_response
 from email_security.kit.errors import BadRequest, PermissionDenied
 from email_security.kit.fields import SERVER_CHECKED, QueryBool
+from email_security.kit.metrics import EVALUATIONS
 from email_security.kit.openapi import ERROR_RESPONSES
 from email_security.kit.requests import StrictRoute, parse_json
 from email_security.lifecycle.hits import HitCounter, honoured
@@ -80,6 +81,8 @@ async def evaluate_message(
     message = _message(body, content_type, recipient or [])
     cache: IndexCache = request.app.state.index_cache
     verdict = await run_in_threadpool(_evaluate, cache, principal, message)
+    for judged in verdict.recipients:
+        EVALUATIONS.labels(judged.disposition, judged.action).inc()
     if record_hits:
         hits: HitCounter = request.app.state.hit_counter
         hits.count(honoured(principal.account_id, verdict.recipients))

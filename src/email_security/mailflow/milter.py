@@ -19,6 +19,7 @@ from typing import Any
 import Milter
 
 from email_security import engine
+from email_security.kit.metrics import MAIL_MESSAGES, serve_metrics
 from email_security.mailflow.accounts import MailAccounts, SettingsUnavailable, hits_of
 from email_security.mailflow.actions import (
     HEADER,
@@ -45,6 +46,7 @@ class MilterConfig:
     trusted_authserv_ids: frozenset[str] = frozenset()
     drop: DropMode = "reject"
     max_body_bytes: int = 4 * 1_048_576
+    metrics_address: tuple[str, int] | None = None  # (host, port) of its /metrics
 
 
 class _Transaction:
@@ -125,6 +127,7 @@ class SettingsMilter(Milter.Base):
             log.error("%s: tempfail, no settings loaded yet: %s", queue_id, exc)
         except Exception:
             log.exception("%s: tempfail, the message could not be evaluated", queue_id)
+        MAIL_MESSAGES.labels("milter", "tempfail").inc()
         self.setreply(*TEMPFAIL_REPLY)
         return Milter.TEMPFAIL
 
@@ -135,6 +138,7 @@ class SettingsMilter(Milter.Base):
     def _decide(self, transaction: _Transaction, queue_id: str) -> int:
         if not any(map(_address, transaction.recipients)):
             log.info("%s: accept, no recipient with a domain to evaluate", queue_id)
+            MAIL_MESSAGES.labels("milter", "accept").inc()
             return Milter.ACCEPT
         message = self._message(transaction, queue_id)
         accounts = self.config.accounts
@@ -150,6 +154,7 @@ class SettingsMilter(Milter.Base):
             " | ".join(action.headers),
         )
         answer = self._apply(action, transaction)
+        MAIL_MESSAGES.labels("milter", action.kind).inc()
         # Counted once told to the MTA: a message tempfailed on the way is counted on retry.
         if accounts.hits.enabled:
             accounts.hits.count(hits_of(evaluated))
@@ -241,6 +246,8 @@ def serve_milter(listen: str, config: MilterConfig) -> None:
     # block them, or the kernel may hand one to a thread that dies of it. Threads inherit
     # the mask: it is set before any is started.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+    if config.metrics_address is not None:
+        serve_metrics(*config.metrics_address)  # its thread inherits the mask
     try:
         config.accounts.load_all()
     except SettingsUnavailable as exc:

@@ -18,6 +18,7 @@ import socketserver
 from typing import Any, Literal
 
 from email_security import engine
+from email_security.kit.metrics import MAIL_MESSAGES
 from email_security.lifecycle.hits import Hit
 from email_security.mailflow.accounts import (
     Evaluated,
@@ -106,7 +107,9 @@ class _PolicyConnection(socketserver.StreamRequestHandler):
                     key = name.decode("ascii", "replace").strip()
                     request[key] = value.decode("utf-8", "replace")
                 continue
-            self.wfile.write(b"action=" + self._answer(request, problem).encode() + b"\n\n")
+            answer = self._answer(request, problem)
+            MAIL_MESSAGES.labels("policy", answer.split(" ", 1)[0].lower()).inc()
+            self.wfile.write(b"action=" + answer.encode() + b"\n\n")
             self.wfile.flush()
             request, problem = {}, None
 
