@@ -79,13 +79,13 @@ _request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     """One HTTP request answered: `route` is the path template, never the raw path."""
-    key = (method, route, status)
+    # Keyed by the label, not the method sent: any token a client invents is one key.
+    key = (method if method in _METHODS else "other", route, status)
     children = _request_children.get(key)
     if children is None:  # once per (method, route, status): labels() takes a lock
-        label = method if method in _METHODS else "other"
         children = _request_children[key] = (
-            HTTP_REQUESTS.labels(label, route, str(status)),
-            HTTP_REQUEST_SECONDS.labels(label, route),
+            HTTP_REQUESTS.labels(key[0], route, str(status)),
+            HTTP_REQUEST_SECONDS.labels(key[0], route),
         )
     children[0].inc()
     children[1].observe(seconds)
