@@ -14,34 +14,18 @@ memory just before (VmRSS).
 from __future__ import annotations
 
 import argparse
-import json
-import random
 import statistics
 import time
 from pathlib import Path
 
 import httpx
 from harness import Target, run_each_database
-from listing import entry
+from listing import grow
 from tests.server_process import ServerProcess
 
 EXPORT = "/client/v4/accounts/{account}/email-security/settings/allow_policies/export"
 FORMATS = ("jsonl", "csv")
 WARM_UP_ENTRIES = 3_000  # exported once in each format before anything is measured
-
-
-def grow(target: Target, account: str, start: int, stop: int) -> float:
-    """Import entries number start..stop-1; the seconds the import took."""
-    rng = random.Random(start)
-    path = target.scratch / f"export-entries-{account}-{start}.jsonl"
-    with path.open("w") as out:
-        for number in range(start, stop):
-            out.write(json.dumps(entry(number, rng)) + "\n")
-    started = time.monotonic()
-    target.cli("import", "allow_policies", str(path), "--account", account)
-    elapsed = time.monotonic() - started
-    path.unlink()
-    return elapsed
 
 
 def memory_kb(pid: int) -> dict[str, int]:
@@ -112,12 +96,12 @@ def measure(
 def run(target: Target, args: argparse.Namespace) -> None:
     account, token = target.new_token()
     args.warm = target.new_token()
-    grow(target, args.warm[0], 0, WARM_UP_ENTRIES)
+    grow(target, args.warm[0], 0, WARM_UP_ENTRIES, seed=0)
     sizes = [int(size) for size in args.sizes.split(",")]
     table = []
     grown = 0
     for size in sizes:
-        seconds = grow(target, account, grown, size)
+        seconds = grow(target, account, grown, size, seed=0)
         print(f"{target.label}: imported {size - grown:,} entries in {seconds:.1f} s", flush=True)
         grown = size
         for export_format, runs in measure(target, account, token, size, args).items():
