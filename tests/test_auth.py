@@ -151,3 +151,19 @@ def test_a_known_token_is_remembered_for_the_configured_time(
         remove_token(database, account.token)
         assert cached.get(path, headers=headers).status_code == 200  # within its 10 s
         assert_error(uncached.get(path, headers=headers), 401)
+
+
+def test_verify_says_whether_the_token_may_edit(api: Api, account: Account) -> None:
+    path = f"/client/v4/accounts/{account.id}/tokens/verify"
+    for token, read_only in ((account.token, False), (account.read_token, True)):
+        result = api.ok(api.client.get(path, headers={"Authorization": f"Bearer {token}"}))
+        assert result["status"] == "active"
+        assert result["read_only"] is read_only
+        assert re.fullmatch(r"[0-9a-f-]{36}", result["id"])
+    assert_error(api.client.get(path), 401)
+
+
+def test_verify_refuses_a_token_of_another_account(api: Api, other_account: Account) -> None:
+    path = f"/client/v4/accounts/{api.account.id}/tokens/verify"
+    headers = {"Authorization": f"Bearer {other_account.token}"}
+    assert_error(api.client.get(path, headers=headers), 403)

@@ -12,7 +12,9 @@ from fastapi import FastAPI
 from email_security import __version__
 from email_security.audit.routes import audit_router
 from email_security.auth.access import SECURITY_REQUIREMENT, SECURITY_SCHEMES, TokenCache
+from email_security.auth.routes import router as token_router
 from email_security.config import Settings
+from email_security.console import install_console
 from email_security.core.router import resource_router
 from email_security.evaluation.cache import IndexCache
 from email_security.evaluation.routes import router as evaluation_router
@@ -31,7 +33,8 @@ from email_security.lifecycle.hits import HitCounter
 from email_security.resources import RESOURCES
 
 API_PREFIX = "/client/v4"
-ACCOUNT_PREFIX = API_PREFIX + "/accounts/{account_id}/email-security"
+ACCOUNT_ROOT = API_PREFIX + "/accounts/{account_id}"
+ACCOUNT_PREFIX = ACCOUNT_ROOT + "/email-security"
 SETTINGS_PREFIX = ACCOUNT_PREFIX + "/settings"
 
 
@@ -81,10 +84,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.include_router(router, prefix=SETTINGS_PREFIX)
     app.include_router(evaluation_router, prefix=ACCOUNT_PREFIX)
     app.include_router(audit_router(database, index_cache.writes), prefix=ACCOUNT_PREFIX)
+    app.include_router(token_router, prefix=ACCOUNT_ROOT)
 
     install_health(app, database, index_cache)
     install_metrics(app)
     install_docs(app, API_PREFIX + "/openapi.json")
+    install_console(app)
     install_openapi(
         app,
         components={"EvaluateRequest": EvaluateRequest},  # evaluate reads its body by hand

@@ -160,6 +160,7 @@ class Resource:
 
     Required:
       title       singular, for messages and OpenAPI ("allow policy")
+      label       plural, for people: the console's heading ("Blocked content")
       id_param    the item path parameter's name ("policy_id"), as the SDKs spell it
       model       the ORM table (a `SettingsRow`); its `__tablename__` is the path segment
       create      the create body (a `StrictInput`); PATCH takes its fields, all optional
@@ -181,6 +182,7 @@ class Resource:
     """
 
     title: str
+    label: str
     id_param: str
     model: type[Any]
     create: type[StrictInput]

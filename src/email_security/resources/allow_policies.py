@@ -65,6 +65,7 @@ class AllowPolicyOut(SenderPatternOut):
 
 resource = Resource(
     title="allow policy",
+    label="Allow policies",
     id_param="policy_id",
     model=AllowPolicy,
     create=AllowPolicyCreate,

@@ -28,6 +28,7 @@ class BlockedSenderOut(SenderPatternOut):
 
 resource = Resource(
     title="blocked sender",
+    label="Blocked senders",
     id_param="pattern_id",
     model=BlockedSender,
     create=BlockedSenderCreate,

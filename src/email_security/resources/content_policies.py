@@ -52,6 +52,7 @@ class ContentPolicyOut(SettingsOut):
 
 resource = Resource(
     title="content policy",
+    label="Blocked content",
     id_param="policy_id",
     model=ContentPolicy,
     create=ContentPolicyCreate,

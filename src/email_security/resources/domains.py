@@ -226,6 +226,7 @@ def _add_verification(router: APIRouter, service: ResourceService) -> None:
 
 resource = Resource(
     title="protected domain",
+    label="Protected domains",
     id_param="domain_id",
     model=Domain,
     create=DomainCreate,

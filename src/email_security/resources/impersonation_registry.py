@@ -101,6 +101,7 @@ def _normalise_addresses(text: str) -> str:
 
 resource = Resource(
     title="impersonation registry entry",
+    label="Impersonation registry",
     id_param="impersonation_registry_id",
     model=ImpersonationEntry,
     create=ImpersonationEntryCreate,

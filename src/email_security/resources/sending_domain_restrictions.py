@@ -59,6 +59,7 @@ def _normalise(change: Change) -> Mapping[str, Any]:
 
 resource = Resource(
     title="sending domain restriction",
+    label="Sending domain restrictions",
     id_param="sending_domain_restriction_id",
     model=SendingDomainRestriction,
     create=SendingDomainRestrictionCreate,

@@ -56,6 +56,7 @@ def _normalise(change: Change) -> Mapping[str, Any]:
 
 resource = Resource(
     title="trusted domain",
+    label="Trusted domains",
     id_param="trusted_domain_id",
     model=TrustedDomain,
     create=TrustedDomainCreate,

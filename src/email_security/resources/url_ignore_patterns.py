@@ -36,6 +36,7 @@ class UrlIgnorePatternOut(SettingsOut):
 
 resource = Resource(
     title="URL ignore pattern",
+    label="URL ignore patterns",
     id_param="pattern_id",
     model=UrlIgnorePattern,
     create=UrlIgnorePatternCreate,
