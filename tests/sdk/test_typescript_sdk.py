@@ -4,14 +4,9 @@ client.emailSecurity.settings.* and checks what comes back."""
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +14,7 @@ import pytest
 
 from email_security.core.batch import ORDER
 from email_security.resources import RESOURCES
+from tests.npm import npm_ci, npm_environment
 from tests.resources.cases import CASES, ResourceCase
 from tests.support import LiveServer, new_account
 
@@ -33,7 +29,6 @@ def camel(name: str) -> str:
 # The SDK names each group as the server does, in camelCase (allowPolicies, ...).
 GROUPS = {camel(resource.name) for resource in RESOURCES}
 
-INSTALL_TIMEOUT = 600
 RUN_TIMEOUT = 180
 # settings.mjs pages through this many entries (its MANY): more than two pages of 5.
 SEEDS = 12
@@ -73,7 +68,7 @@ def run_in_package(command: list[str], timeout: int) -> subprocess.CompletedProc
     return subprocess.run(
         command,
         cwd=PACKAGE,
-        env=sdk_environment(),
+        env=npm_environment(),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -81,44 +76,10 @@ def run_in_package(command: list[str], timeout: int) -> subprocess.CompletedProc
     )
 
 
-def installed_matches_lock() -> bool:
-    """npm's own record of node_modules (.package-lock.json) lists what the lock file pins."""
-    try:
-        lock = json.loads((PACKAGE / "package-lock.json").read_text())
-        installed = json.loads((PACKAGE / "node_modules" / ".package-lock.json").read_text())
-    except (OSError, ValueError):
-        return False
-    # The lock file also holds the root package (""); npm's record of node_modules does not.
-    pinned = {name: entry for name, entry in lock.get("packages", {}).items() if name}
-    return bool(pinned) and installed.get("packages") == pinned
-
-
-def sdk_environment() -> dict[str, str]:
-    # CLOUDFLARE_* (credentials, base URL, custom headers) would change what the SDK sends.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CLOUDFLARE_")}
-    env.update(npm_config_update_notifier="false", npm_config_fund="false")
-    return env
-
-
 @pytest.fixture(scope="session")
 def typescript_sdk() -> str:
     """`node`, with the package's node_modules installed from the lock file (`npm ci`)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("the TypeScript SDK test needs node and npm on PATH")
-    # One lock per checkout, outside node_modules (npm ci deletes that): xdist workers and
-    # concurrent sessions install one at a time, and later ones find the install done.
-    key = hashlib.sha256(str(PACKAGE).encode()).hexdigest()[:16]
-    lock_path = Path(tempfile.gettempdir()) / f"email-security-npm-{key}.lock"
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not installed_matches_lock():
-            install = run_in_package(
-                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], INSTALL_TIMEOUT
-            )
-            if install.returncode != 0:
-                pytest.fail(f"npm ci failed ({install.returncode}):\n{install.stderr}")
-    return node
+    return npm_ci(PACKAGE, "the TypeScript SDK test")
 
 
 def test_typescript_sdk_drives_every_settings_method(
