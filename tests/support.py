@@ -187,10 +187,17 @@ def settings_operations() -> list[tuple[str, str]]:
     ]
 
 
-def audit_log_operations() -> int:
-    """How many operations the audit log serves (under the account, beside the settings)."""
+def operations_beside_settings() -> int:
+    """How many operations an account has beside its settings: evaluate, the audit log and
+    token verification (counted on their routers)."""
     from email_security.audit.routes import audit_router
+    from email_security.auth.routes import router as token_router
+    from email_security.evaluation.routes import router as evaluation_router
 
     app = create_app(Settings(database_url="sqlite:///never-opened.db"))
-    router = audit_router(app.state.database, app.state.index_cache.writes)
-    return sum(len(getattr(route, "methods", ())) for route in router.routes)
+    routers = (
+        evaluation_router,
+        audit_router(app.state.database, app.state.index_cache.writes),
+        token_router,
+    )
+    return sum(len(getattr(route, "methods", ())) for r in routers for route in r.routes)

@@ -29,7 +29,6 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from email_security.app import create_app
-from email_security.auth.routes import router as token_router
 from email_security.config import Settings
 from email_security.kit.db import Database
 from tests.factories import allow_policy
@@ -39,8 +38,8 @@ from tests.support import (
     MISSING_ID,
     Account,
     Api,
-    audit_log_operations,
     new_account,
+    operations_beside_settings,
     settings_operations,
 )
 
@@ -165,9 +164,7 @@ def test_every_operation_documents_the_errors_it_answers(client: TestClient) -> 
         if path.startswith("/client/v4/accounts/")
         for method, operation in by_method.items()
     ]
-    # the settings, evaluate, the audit log and token verification
-    beside = 1 + audit_log_operations() + len(token_router.routes)
-    assert len(operations) == len(settings_operations()) + beside
+    assert len(operations) == len(settings_operations()) + operations_beside_settings()
     for path, method, operation in operations:
         documented = set(operation["responses"])
         # The verification route documented no error at all.
