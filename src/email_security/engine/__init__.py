@@ -7,6 +7,9 @@ then evaluate messages against the result:
     verdict = evaluate(Message(recipients=("bob@ours.example",), header_from=...), compiled)
     verdict = evaluate(parse_message(raw_eml_bytes), compiled)
 
+After a write, apply_changes(compiled, version, upserts, removed) gives the settings with
+the change, at the cost of the change rather than of a full compilation.
+
 Errors:
 
     ValueError
@@ -21,6 +24,7 @@ if _COMPILED_DIR is not None:
     __path__.insert(0, _COMPILED_DIR)
 COMPILED = _COMPILED_DIR is not None  # whether the hot modules run compiled (mypyc)
 
+from email_security.engine._changes import apply_changes  # noqa: E402
 from email_security.engine._compile import CompiledSettings, compile_settings  # noqa: E402
 from email_security.engine._eml import (  # noqa: E402
     MessageError,
@@ -73,6 +77,7 @@ __all__ = [
     "TrustedDomain",
     "UrlIgnorePattern",
     "Verdict",
+    "apply_changes",
     "authentication_results",
     "compile_settings",
     "evaluate",

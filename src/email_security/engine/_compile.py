@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from functools import lru_cache, partial
@@ -12,7 +12,7 @@ from typing import Any
 import re2
 from rapidfuzz.distance import DamerauLevenshtein
 
-from email_security.engine._index import PatternIndex, RegexSet
+from email_security.engine._index import LayeredIndex, PatternIndex, RegexSet
 from email_security.engine._model import (
     AllowPolicy,
     BlockedSender,
@@ -64,6 +64,33 @@ class Identity:
         if self.regex is not None:
             return self.regex.fullmatch(address) is not None
         return address in self.addresses
+
+
+class Identities:
+    """Registry entries by display-name key. Made by apply_changes, over a base's: those
+    less the `hidden` ids, then its own (the entries changed since)."""
+
+    def __init__(
+        self,
+        by_name: dict[str, list[Identity]],
+        base: Identities | None = None,
+        hidden: frozenset[str] = frozenset(),
+    ) -> None:
+        self._by_name = by_name
+        self._base = base
+        self._hidden = hidden
+
+    def get(self, key: str, default: Sequence[Identity] = ()) -> Sequence[Identity]:
+        """The entries of the name `key`, in settings order; `default` when none."""
+        found = self._by_name.get(key)
+        base = self._base
+        if base is None:
+            return default if found is None else found
+        hidden = self._hidden
+        theirs = [i for i in base.get(key) if i.entry.id not in hidden]
+        if found:
+            theirs += found
+        return theirs or default
 
 
 @dataclass(frozen=True)
@@ -171,6 +198,24 @@ class Recipient:
     exempt_key: tuple[int, ...]  # the same, as a cheap dictionary key
 
 
+@dataclass(frozen=True)
+class Layers:
+    """How a result of apply_changes stands to the compile_settings result it was made
+    from: that one's indexes, shared and unchanged, less the entries `hidden` (removed,
+    replaced or expired since), plus `delta`'s allow policies, blocked senders, trusted
+    domains and registry entries, indexed on their own."""
+
+    base: CompiledSettings
+    hidden: frozenset[str]
+    delta: Settings
+
+    @property
+    def size(self) -> int:
+        """The ids changed or expired since the base: every entry of the delta has its id
+        hidden in the base (whether the base held it or not)."""
+        return len(self.hidden)
+
+
 @dataclass
 class CompiledSettings:
     version: int
@@ -179,7 +224,7 @@ class CompiledSettings:
     # look-up of a sender's address, domain or IP serves all three.
     senders: PatternIndex[Entry]
     recipient_policies: PatternIndex[AllowPolicy]
-    identities: dict[str, list[Identity]]
+    identities: Identities
     protected: dict[str, Protected]
     lookalikes: LookalikeIndex
     # Enabled content policies searched in the subject, and in the body text; URL ignore
@@ -193,6 +238,16 @@ class CompiledSettings:
     source: Settings | None = None
     valid_until: datetime | None = None
     _successor: CompiledSettings | None = field(default=None, repr=False)
+    # The groups that apply_changes compiles again whole when one of their entries changes,
+    # as compiled here (in force): protected domains, sending domain restrictions, content
+    # policies and URL ignore patterns. Accounts have tens or hundreds of them, where they
+    # may have a million sender patterns.
+    small_groups: Settings = field(default_factory=Settings, repr=False)
+    # (expires_at, id) of every entry indexed here that expires, soonest first (of a
+    # compile_settings result; apply_changes reads its base's).
+    expiring: tuple[tuple[datetime, str], ...] = field(default=(), repr=False)
+    # A result of apply_changes: its base and what changed since (None: compile_settings').
+    layers: Layers | None = field(default=None, repr=False)
 
     # Remembered look-ups, made in __post_init__.
     sender_domain: Callable[[str], SenderDomain] = field(init=False, repr=False)
@@ -209,15 +264,34 @@ class CompiledSettings:
         self.match_ip = remember(self.senders.match_ip)
         self.recipient = remember(partial(_recipient, self.recipient_policies, self.protected))
 
+    @property
+    def delta_size(self) -> int:
+        """How much apply_changes has layered over a full compilation: the entries of the
+        big groups created, updated, deleted or expired since (0 for a compile_settings
+        result). Applying changes costs more with it, and look-ups slightly: compile the
+        settings afresh once it reaches a few thousand."""
+        layers = self.layers
+        return 0 if layers is None else layers.size
+
     def in_force(self, now: datetime) -> CompiledSettings:
         """These settings as they are at `now`: self, until an entry expires; then the
-        settings compiled again without it (once, and remembered: no rebuild per message)."""
+        settings compiled again without it (once, and remembered: no rebuild per message).
+        A result of apply_changes is not compiled again: the expired entries are applied
+        as changes (removals) instead."""
         valid_until = self.valid_until
-        if valid_until is None or now < valid_until or self.source is None:
+        if valid_until is None or now < valid_until:
+            return self
+        if self.source is None and self.layers is None:
             return self
         successor = self._successor
         if successor is None or not (successor.valid_until is None or now < successor.valid_until):
-            successor = compile_settings(self.source, self.thresholds, now)
+            if self.layers is not None:
+                from email_security.engine._changes import apply_changes
+
+                successor = apply_changes(self, self.version, Settings(), frozenset(), now)
+            else:
+                assert self.source is not None
+                successor = compile_settings(self.source, self.thresholds, now)
             self._successor = successor
         return successor
 
@@ -270,51 +344,42 @@ def compile_settings(
     """Index every entry of the settings in force at `now` (default: the present); the
     result is immutable and safe to share."""
     source = settings
-    settings, valid_until = _in_force(settings, now or datetime.now(UTC))
-    policies = settings.allow_policies
-    protected = {}
-    for domain in settings.domains:
-        networks = []
-        for text in domain.ip_restrictions:
-            try:
-                network = parse_network(text)
-            except ValueError:
-                continue
-            networks.append((network.version, int(network.network_address), int(network.netmask)))
-        item = Protected(domain, domain_key(domain.domain), tuple(networks))
-        protected[item.domain] = item
-    restrictions: dict[str, list[Restriction]] = defaultdict(list)
-    for restriction in settings.sending_domain_restrictions:
-        name = domain_key(restriction.domain)
-        excludes = tuple(domain_key(exclude) for exclude in restriction.exclude)
-        restrictions[name].append(Restriction(restriction, name, excludes))
+    settings, expiring = _in_force(settings, now or datetime.now(UTC))
+    valid_until = expiring[0][0] if expiring else None
+    protected = protected_domains(settings.domains)
     subject_policies, body_policies = _content_policies(settings.content_policies)
-    url_ignore_patterns: RegexSet[UrlIgnorePattern] = RegexSet()
-    for ignore in settings.url_ignore_patterns:
-        url_ignore_patterns.add(ignore.pattern, ignore)
-    url_ignore_patterns.compile()
     return CompiledSettings(
         version=settings.version,
         thresholds=thresholds or Thresholds(),
         senders=PatternIndex(_sender_patterns(settings)),
-        recipient_policies=PatternIndex(_recipient_patterns(policies)),
-        identities=_identities(settings.impersonation_registry),
+        recipient_policies=PatternIndex(_recipient_patterns(settings.allow_policies)),
+        identities=Identities(_identities(settings.impersonation_registry)),
         protected=protected,
         lookalikes=LookalikeIndex(protected.values()),
         subject_policies=subject_policies,
         body_policies=body_policies,
-        url_ignore_patterns=url_ignore_patterns,
-        restrictions=dict(restrictions),
+        url_ignore_patterns=_url_ignore_patterns(settings.url_ignore_patterns),
+        restrictions=_restrictions_of(settings.sending_domain_restrictions),
         source=source if valid_until is not None else None,
         valid_until=valid_until,
+        small_groups=Settings(
+            domains=settings.domains,
+            sending_domain_restrictions=settings.sending_domain_restrictions,
+            content_policies=settings.content_policies,
+            url_ignore_patterns=settings.url_ignore_patterns,
+        ),
+        expiring=expiring,
     )
 
 
-def _in_force(settings: Settings, now: datetime) -> tuple[Settings, datetime | None]:
-    """The settings without the entries expired at `now`, and the next expiry among the
-    rest. Without any expiry (most settings) they come back as they are."""
+def _in_force(
+    settings: Settings, now: datetime
+) -> tuple[Settings, tuple[tuple[datetime, str], ...]]:
+    """The settings without the entries expired at `now`, and (expires_at, id) of those of
+    the rest that expire, soonest first. Without any expiry (most settings) they come back
+    as they are."""
     changes: dict[str, Any] = {}
-    next_expiry: datetime | None = None
+    pending: list[tuple[datetime, str]] = []
     for group in fields(Settings):
         entries = getattr(settings, group.name)
         if not isinstance(entries, tuple):
@@ -325,12 +390,124 @@ def _in_force(settings: Settings, now: datetime) -> tuple[Settings, datetime | N
         kept = tuple(
             entry for entry in entries if entry.expires_at is None or now < entry.expires_at
         )
-        for entry in expiring:
-            if now < entry.expires_at and (next_expiry is None or entry.expires_at < next_expiry):
-                next_expiry = entry.expires_at
+        pending += [(e.expires_at, e.id) for e in expiring if now < e.expires_at]
         if len(kept) != len(entries):
             changes[group.name] = kept
-    return (replace(settings, **changes) if changes else settings), next_expiry
+    pending.sort()
+    return (replace(settings, **changes) if changes else settings), tuple(pending)
+
+
+def in_force(entry: Any, now: datetime) -> bool:
+    """Whether a settings entry is in force at `now` (its expires_at not passed)."""
+    expires_at: datetime | None = entry.expires_at
+    return expires_at is None or now < expires_at
+
+
+def protected_domains(domains: Iterable[ProtectedDomain]) -> dict[str, Protected]:
+    protected = {}
+    for domain in domains:
+        networks = []
+        for text in domain.ip_restrictions:
+            try:
+                network = parse_network(text)
+            except ValueError:
+                continue
+            networks.append((network.version, int(network.network_address), int(network.netmask)))
+        item = Protected(domain, domain_key(domain.domain), tuple(networks))
+        protected[item.domain] = item
+    return protected
+
+
+def _restrictions_of(
+    entries: Iterable[SendingDomainRestriction],
+) -> dict[str, list[Restriction]]:
+    restrictions: dict[str, list[Restriction]] = defaultdict(list)
+    for restriction in entries:
+        name = domain_key(restriction.domain)
+        excludes = tuple(domain_key(exclude) for exclude in restriction.exclude)
+        restrictions[name].append(Restriction(restriction, name, excludes))
+    return dict(restrictions)
+
+
+def _url_ignore_patterns(entries: Iterable[UrlIgnorePattern]) -> RegexSet[UrlIgnorePattern]:
+    url_ignore_patterns: RegexSet[UrlIgnorePattern] = RegexSet()
+    for ignore in entries:
+        url_ignore_patterns.add(ignore.pattern, ignore)
+    url_ignore_patterns.compile()
+    return url_ignore_patterns
+
+
+def layered(
+    compiled: CompiledSettings,
+    version: int,
+    base: CompiledSettings,
+    hidden: frozenset[str],
+    delta: Settings,
+    small_groups: Settings,
+    valid_until: datetime | None,
+) -> CompiledSettings:
+    """`base` less the `hidden` ids plus `delta`'s entries of the big groups, and the small
+    groups as given: those equal to `compiled`'s (the same tuple) keep its structures."""
+    senders: PatternIndex[Entry] = base.senders
+    recipient_policies: PatternIndex[AllowPolicy] = base.recipient_policies
+    identities = base.identities
+    if hidden or delta.block_senders or delta.allow_policies or delta.trusted_domains:
+        senders = LayeredIndex(
+            base.senders, hidden, _sender_patterns(delta), _entry_id, _sender_rank
+        )
+    if hidden or delta.allow_policies:
+        recipient_policies = LayeredIndex(
+            base.recipient_policies,
+            hidden,
+            _recipient_patterns(delta.allow_policies),
+            _entry_id,
+        )
+    if hidden or delta.impersonation_registry:
+        identities = Identities(_identities(delta.impersonation_registry), base.identities, hidden)
+    old = compiled.small_groups
+    protected, lookalikes = compiled.protected, compiled.lookalikes
+    if small_groups.domains is not old.domains:
+        protected = protected_domains(small_groups.domains)
+        lookalikes = LookalikeIndex(protected.values())
+    restrictions = compiled.restrictions
+    if small_groups.sending_domain_restrictions is not old.sending_domain_restrictions:
+        restrictions = _restrictions_of(small_groups.sending_domain_restrictions)
+    subject_policies, body_policies = compiled.subject_policies, compiled.body_policies
+    if small_groups.content_policies is not old.content_policies:
+        subject_policies, body_policies = _content_policies(small_groups.content_policies)
+    url_ignore_patterns = compiled.url_ignore_patterns
+    if small_groups.url_ignore_patterns is not old.url_ignore_patterns:
+        url_ignore_patterns = _url_ignore_patterns(small_groups.url_ignore_patterns)
+    return CompiledSettings(
+        version=version,
+        thresholds=compiled.thresholds,
+        senders=senders,
+        recipient_policies=recipient_policies,
+        identities=identities,
+        protected=protected,
+        lookalikes=lookalikes,
+        subject_policies=subject_policies,
+        body_policies=body_policies,
+        url_ignore_patterns=url_ignore_patterns,
+        restrictions=restrictions,
+        valid_until=valid_until,
+        small_groups=small_groups,
+        layers=Layers(base, hidden, delta),
+    )
+
+
+def _entry_id(entry: Any) -> str:
+    entry_id: str = entry.id
+    return entry_id
+
+
+def _sender_rank(entry: Entry) -> int:
+    """The order of the groups in the senders index, as _sender_patterns adds them."""
+    if isinstance(entry, BlockedSender):
+        return 0
+    if isinstance(entry, AllowPolicy):
+        return 1
+    return 2
 
 
 def _content_policies(

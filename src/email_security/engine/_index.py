@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 import re2
@@ -154,6 +154,8 @@ class NetworkTable(Generic[E]):
 
     Most addresses lie in no listed network: a set of the /16 (IPv4) or /32 (IPv6) blocks
     that hold a longer-prefix entry answers those with one probe instead of one per length.
+    Matches come longest prefix first, then in the order added: an order that depends on
+    the entries alone, not on which prefix length came first (a LayeredIndex relies on it).
     """
 
     def __init__(self) -> None:
@@ -175,9 +177,9 @@ class NetworkTable(Generic[E]):
         narrow = network.prefixlen >= _BLOCK_BITS[version]
         if host_bits not in tables:
             tables[host_bits] = defaultdict(list)
-            self._all[version].append((int(network.netmask), tables[host_bits]))
+            _insert(self._all[version], int(network.netmask), tables[host_bits])
             if not narrow:
-                self._wide[version].append((int(network.netmask), tables[host_bits]))
+                _insert(self._wide[version], int(network.netmask), tables[host_bits])
         value = int(network.network_address)
         tables[host_bits][value].append(entry)
         if narrow:
@@ -194,6 +196,27 @@ class NetworkTable(Generic[E]):
             if hit:
                 found += hit
         return found
+
+    def match_by_length(self, version: int, value: int) -> list[tuple[int, list[E]]]:
+        """The same as match, as (netmask, entries) per prefix length, longest first."""
+        found: list[tuple[int, list[E]]] = []
+        shift, blocks = self._blocks[version]
+        tables = self._all if value >> shift in blocks else self._wide
+        for mask, table in tables[version]:
+            hit = table.get(value & mask)
+            if hit:
+                found.append((mask, hit))
+        return found
+
+
+def _insert(
+    lengths: list[tuple[int, dict[int, list[E]]]], mask: int, table: dict[int, list[E]]
+) -> None:
+    """Adds a prefix length's table to a list of them, keeping the longest prefix first."""
+    at = 0
+    while at < len(lengths) and lengths[at][0] > mask:
+        at += 1
+    lengths.insert(at, (mask, table))
 
 
 class PatternIndex(Generic[E]):
@@ -256,4 +279,95 @@ class PatternIndex(Generic[E]):
         found = self._networks.match(version, value)
         if self._regexes["IP"]:
             found += self._regexes["IP"].match(canonical)
+        return tuple(found)
+
+
+class LayeredIndex(PatternIndex[E]):
+    """A PatternIndex answering as if built from another one's entries less some (`hidden`,
+    by id) plus more (those it is built from, the delta): apply_changes's way of changing a
+    big index at the cost of the change. The base is shared, never changed.
+
+    Answers come in the order one index built from all of them would give: per bucket
+    (an address, a domain, a prefix length, a regex set), by `rank` (the entry's group:
+    blocked senders, allow policies, trusted domains), the base's before the delta's.
+    """
+
+    def __init__(
+        self,
+        base: PatternIndex[E],
+        hidden: frozenset[str],
+        entries: Iterable[tuple[E, str, str, bool]],
+        entry_id: Callable[[E], str],
+        rank: Callable[[E], int] | None = None,
+    ) -> None:
+        super().__init__(entries)
+        self._base = base
+        self._hidden = hidden
+        self._entry_id = entry_id
+        self._rank = rank
+
+    def _merged(self, base: Sequence[E], delta: Sequence[E]) -> list[E]:
+        hidden = self._hidden
+        if hidden and base:
+            entry_id = self._entry_id
+            kept = [entry for entry in base if entry_id(entry) not in hidden]
+        else:
+            kept = list(base)
+        if not delta:
+            return kept
+        if kept and self._rank is not None:
+            kept += delta
+            kept.sort(key=self._rank)  # stable: within a group, the base's entries first
+            return kept
+        kept += delta
+        return kept
+
+    def match_email(self, address: str) -> tuple[E, ...]:
+        base = self._base
+        found: list[E] = []
+        theirs = base._addresses.get(address)
+        ours = self._addresses.get(address)
+        if theirs is not None or ours is not None:  # most addresses are in neither
+            found = self._merged(theirs or (), ours or ())
+        theirs = base._regexes["EMAIL"].match(address)
+        ours = self._regexes["EMAIL"].match(address)
+        if theirs or ours:
+            found += self._merged(theirs, ours)
+        return tuple(found)
+
+    def match_domain(self, domain: str) -> tuple[E, ...]:
+        base = self._base
+        found: list[E] = []
+        if base._domains or self._domains:
+            for name in parent_domains(domain):
+                theirs = base._domains.get(name)
+                ours = self._domains.get(name)
+                if theirs is not None or ours is not None:
+                    found += self._merged(theirs or (), ours or ())
+        regex_theirs = base._regexes["DOMAIN"].match(domain)
+        regex_ours = self._regexes["DOMAIN"].match(domain)
+        if regex_theirs or regex_ours:
+            found += self._merged(regex_theirs, regex_ours)
+        return tuple(found)
+
+    def match_ip(self, text: str) -> tuple[E, ...]:
+        parsed = ip_value(text)
+        if parsed is None:
+            return ()
+        version, value, canonical = parsed
+        base = self._base
+        found: list[E] = []
+        ours = self._networks.match_by_length(version, value)
+        if not ours:
+            found = self._merged(base._networks.match(version, value), ())
+        else:
+            theirs = base._networks.match_by_length(version, value)
+            masks = sorted({mask for mask, _ in theirs} | {mask for mask, _ in ours}, reverse=True)
+            base_hits = dict(theirs)
+            delta_hits = dict(ours)
+            for mask in masks:
+                found += self._merged(base_hits.get(mask, []), delta_hits.get(mask, []))
+        found += self._merged(
+            base._regexes["IP"].match(canonical), self._regexes["IP"].match(canonical)
+        )
         return tuple(found)
