@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -61,7 +62,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver)  # outermost: it times and names every answer
     database = database or Database(settings.database_url)
-    index_cache = IndexCache(database, settings.thresholds())
+    index_cache = IndexCache(
+        database,
+        settings.thresholds(),
+        feed_horizon=timedelta(days=settings.audit_retention_days),
+    )
     expiry_sweeper = ExpirySweeper(
         database,
         index_cache.writes,

@@ -63,6 +63,10 @@ INDEX_BUILD_SECONDS = Histogram(
     "Time to load an account's settings and compile its index",
     buckets=_BUILD_BUCKETS,
 )
+INDEX_UPDATES = Counter(
+    "email_security_index_updates",
+    "Settings changes applied to a compiled index (the entries a write changed, loaded by id)",
+)
 DB_CONNECTIONS_IN_USE = Gauge(
     "email_security_db_connections_in_use",
     "Database connections checked out of the pool",

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from email_security import engine
 from email_security.evaluation.cache import IndexCache
@@ -45,9 +46,11 @@ class MailAccounts:
         if not account_ids:
             raise ValueError("at least one account")
         self.account_ids = tuple(dict.fromkeys(account_ids))
-        self._cache = IndexCache(database, thresholds, max_accounts=len(self.account_ids))
-        self.hits = HitCounter(database, hit_flush_seconds)
         interval, retention_days = sweeping
+        # Records live that long where this process sweeps; else the default (a year).
+        horizon = timedelta(days=retention_days if retention_days > 0 else 365)
+        self._cache = IndexCache(database, thresholds, len(self.account_ids), horizon)
+        self.hits = HitCounter(database, hit_flush_seconds)
         self._sweeper = ExpirySweeper(database, self._cache.writes, interval, retention_days)
         self._last_good: dict[str, engine.CompiledSettings] = {}
         self._lock = threading.Lock()
