@@ -50,7 +50,7 @@ function importForm(group, onImported, onError) {
   return form;
 }
 
-export function exchangeTools(group, _params, { readOnly, onImported, onError }) {
+export function exchangeTools(group, { readOnly, onImported, onError }) {
   return h("div", { class: "exchange" },
     FORMATS.map(([format, label]) =>
       h("button", { type: "button", onclick: () => download(group, format, onError) }, label)),

@@ -191,7 +191,7 @@ export async function render(main, context) {
   main.append(
     h("h1", {}, group.label),
     h("div", { class: "toolbar top-actions" }, add, readOnly ? null : deleteSelected,
-      exchangeTools(group, params, { readOnly, onImported: (count) => reload(params, `Imported ${count} entries`), onError: (node) => clear(notice).append(node) })),
+      exchangeTools(group, { readOnly, onImported: (count) => reload(params, `Imported ${count} entries`), onError: (node) => clear(notice).append(node) })),
     notice,
     queryForm(group, params, (next) => reload(next)),
     body);
