@@ -8,7 +8,7 @@ PORT ?= 8787
 # Cases per API operation and database for `make fuzz` (`make test` runs 15).
 FUZZ_EXAMPLES ?= 100
 
-.PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-evaluate-request bench-http bench-listing outage-test bench-batch bench-audit bench-profile bench-mailflow load wrk
+.PHONY: install run test fuzz lint format clean bench-engine bench-engine-versus bench-evaluate-request bench-http bench-listing outage-test bench-batch bench-audit bench-profile bench-mailflow bench-freshness load wrk
 
 # The policy engine's hot modules, compiled with mypyc (the engine runs them only while
 # they match the sources; see src/email_security/engine/_speedups.py).
@@ -101,6 +101,10 @@ bench-profile: install
 # Real mail through a private Postfix, as root, with postfix installed (see .ci/run).
 bench-mailflow: install
 	$(BIN)/python bench/mailflow.py $(BENCH_ARGS)
+
+# Writes while evaluations stream: how long evaluations wait, and when a change applies.
+bench-freshness: install
+	$(BIN)/python bench/freshness.py $(BENCH_ARGS)
 
 wrk:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
