@@ -92,15 +92,13 @@ class Trail:
         for entry in entries:
             self._pending.append(("delete", resource, entry["id"], entry_json(entry)))
 
-    def record_created(
-        self, session: Session, resource: Resource, entries: Iterable[Mapping[str, Any]]
-    ) -> None:
-        """Record entries inserted without ORM objects (bulk import), now."""
+    def created_records(
+        self, resource: Resource, entries: Iterable[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The records of entries inserted without ORM objects (bulk import), made now:
+        the caller inserts them with the entries."""
         at = utcnow()
-        self._insert(
-            session,
-            [self._values(at, "create", resource, entry["id"], None, entry) for entry in entries],
-        )
+        return [self._values(at, "create", resource, entry["id"], None, entry) for entry in entries]
 
     def write(self, session: Session) -> None:
         """Insert a record per pending change, as each entry now is."""
