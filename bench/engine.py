@@ -123,6 +123,9 @@ class Config:
     cpu_seconds: list[float] = field(default_factory=list)  # per round, this thread's CPU time
     full_collections: int = 0  # of the oldest generation, while this configuration was timed
     collection_seconds: float = 0.0
+    # Every collection while timed: (generation, seconds); and each evaluation's seconds.
+    collections: list[tuple[int, float]] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
 
     def rate(self) -> float:
         return sum(self.evaluations) / sum(self.seconds)
@@ -158,13 +161,16 @@ class FullCollections:
 
     @classmethod
     def observe(cls, phase: str, info: dict[str, int]) -> None:
-        if info["generation"] != 2 or cls.timing is None:
+        if cls.timing is None:
             return
         if phase == "start":
             cls._started = time.perf_counter()
-        else:
+            return
+        taken = time.perf_counter() - cls._started
+        cls.timing.collections.append((info["generation"], taken))
+        if info["generation"] == 2:
             cls.timing.full_collections += 1
-            cls.timing.collection_seconds += time.perf_counter() - cls._started
+            cls.timing.collection_seconds += taken
 
 
 def run_for(config: Config, seconds: float) -> None:
@@ -178,8 +184,12 @@ def run_for(config: Config, seconds: float) -> None:
             cpu_started = time.thread_time()
             started = time.perf_counter()
             FullCollections.timing = config
+            clock = time.perf_counter
+            latencies = config.latencies
             for message in part:
+                began = clock()
                 evaluate(message, compiled)
+                latencies.append(clock() - began)
             FullCollections.timing = None
             spent += time.perf_counter() - started
             cpu += time.thread_time() - cpu_started
@@ -216,6 +226,11 @@ def cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The value below which `fraction` of the sorted values lie."""
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def mb(value: int) -> str:
@@ -269,6 +284,11 @@ def main() -> None:
         help="instead: time the regex prefilter's calls against SIZE mixed entries, within "
         "evaluations, then on the same texts in a tight loop and after evicting the CPU caches",
     )
+    parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="leave the indexes in the garbage collector's reach (the service freezes them)",
+    )
     parser.add_argument("--memory-of", help=argparse.SUPPRESS)  # internal: KIND:SIZE
     args = parser.parse_args()
     if args.memory_of:
@@ -314,14 +334,35 @@ def main() -> None:
         del settings, catalog, compiled
     print("measuring ...", file=sys.stderr, flush=True)
     gc.collect()
+    if not args.no_freeze:
+        gc.freeze()  # as the service does after compiling an index (evaluation/cache.py)
     rss_before = rss_bytes()
     measure(configs, args.seconds, args.rounds)
 
     rss_after = rss_bytes()
     report(configs, builds, sizes, exact_sizes)
+    print(f"\n{full_collection_pauses(frozen=not args.no_freeze)}")
     print(
         f"\nRSS before measuring {mb(rss_before)} MB, after {mb(rss_after)} MB "
         f"(RE2 DFA states built lazily, LRU caches filling); peak RSS {mb(max_rss())} MB"
+    )
+
+
+def full_collection_pauses(frozen: bool) -> str:
+    """What one full collection costs now, with every index alive: the pause it would put
+    in the mail path (frozen: also with the indexes back in the collector's reach)."""
+    started = time.perf_counter()
+    gc.collect()
+    pause = time.perf_counter() - started
+    if not frozen:
+        return f"a full collection now takes {pause:.3f} s (indexes in the collector's reach)"
+    gc.unfreeze()
+    started = time.perf_counter()
+    gc.collect()
+    reach = time.perf_counter() - started
+    return (
+        f"a full collection now takes {pause:.3f} s with the indexes frozen, "
+        f"{reach:.3f} s with them in the collector's reach"
     )
 
 
@@ -430,6 +471,25 @@ def report(
             f"| {rate_cell(every)} | {1e6 / every.rate():.1f} "
             f"| {rate_cell(one)} | {1e6 / one.rate():.1f} "
             f"| {rate_cell(bodies)} | {1e6 / bodies.rate():.1f} | {share:.0%} |"
+        )
+    print(
+        "\n| settings | column | p50 µs | p99 µs | p99.9 µs | max µs "
+        "| collections while timed (generation: count, longest ms) |"
+    )
+    print("|---|---|--:|--:|--:|--:|---|")
+    for c in configs:
+        ordered = sorted(c.latencies)
+        by_generation: dict[int, tuple[int, float]] = {}
+        for generation, taken in c.collections:
+            count, longest = by_generation.get(generation, (0, 0.0))
+            by_generation[generation] = (count + 1, max(longest, taken))
+        kinds = ", ".join(
+            f"{g}: {n}, {longest * 1000:.1f}" for g, (n, longest) in sorted(by_generation.items())
+        )
+        print(
+            f"| {c.label} | {c.column} | {percentile(ordered, 0.5) * 1e6:.0f} "
+            f"| {percentile(ordered, 0.99) * 1e6:.0f} | {percentile(ordered, 0.999) * 1e6:.0f} "
+            f"| {ordered[-1] * 1e6:.0f} | {kinds or 'none'} |"
         )
     collected = [c for c in configs if c.full_collections]
     print(
