@@ -138,8 +138,11 @@ def normalise_domain(text: str) -> str:
     if name.endswith("."):
         name = name[:-1]
     fast = _fast_domain(name)
-    if fast is not None:
-        return fast
+    return fast if fast is not None else _library_domain(name)
+
+
+def _library_domain(name: str) -> str:
+    """normalise_domain the long way (IDNA), for a name stripped of its trailing dot."""
     if not name:
         raise PatternError("must be a domain name")
     try:
@@ -157,8 +160,11 @@ def normalise_email(text: str) -> str:
     """An address with its domain in lower-case A-label form; the local part is kept."""
     address = text.strip()
     fast = _fast_email(address)
-    if fast is not None:
-        return fast
+    return fast if fast is not None else _library_email(address)
+
+
+def _library_email(address: str) -> str:
+    """normalise_email the long way (email-validator), for a stripped address."""
     try:
         parsed = validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -187,8 +193,11 @@ def parse_network(text: str) -> IPNetwork:
 def normalise_ip(text: str) -> str:
     """A globally routable address or CIDR in canonical form (host bits cleared)."""
     fast = _fast_ip(text.strip())
-    if fast is not None:
-        return fast
+    return fast if fast is not None else _library_ip(text)
+
+
+def _library_ip(text: str) -> str:
+    """normalise_ip the long way (ipaddress)."""
     try:
         network = parse_network(text)
     except ValueError:
