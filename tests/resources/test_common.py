@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from email_security.core.listing import MAX_PAGE
 from email_security.resources import RESOURCES
 from tests.factories import batch
 from tests.resources.cases import CASES, ResourceCase
@@ -360,6 +361,16 @@ class TestList:
         assert seen == [entry["id"] for entry in made]
         result, info = api.page(case.path, page=4, per_page=3)
         assert (result, info["total_count"], info["count"]) == ([], 7, 0)
+
+    def test_the_last_page_number_is_an_empty_page(self, api: Api, case: ResourceCase) -> None:
+        """Its offset, page times per_page, is far past a 32-bit integer."""
+        create(api, case)
+        params = {"page": MAX_PAGE, "per_page": 1000}
+        result, info = api.page(case.path, **params)
+        assert (result, info["page"], info["total_count"]) == ([], MAX_PAGE, 1)
+        if case.filter is not None:
+            filtered = api.page(case.path, **params, **case.filter[0])[0]
+            assert filtered == []
 
     @pytest.mark.parametrize("per_page", [1, 1000])
     def test_per_page_bounds_are_accepted(

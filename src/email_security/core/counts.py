@@ -1,8 +1,10 @@
-"""Entries per account and resource, kept by database triggers (migration 0003).
+"""Entries per account and resource, kept by database triggers (migration 0003), and per
+value of each counted filter column (migration 0006).
 
-An unfiltered list answers its `total_count` from here instead of counting up to a
-million rows. Triggers, not application code, keep it: every write path, including a
-cascade when an account goes, updates it in the same transaction.
+An unfiltered list, or one filtered by a single counted column, answers its `total_count`
+from here instead of counting up to a million rows. Triggers, not application code, keep
+it: every write path, including a cascade when an account goes, updates it in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -31,3 +33,10 @@ def entry_count(connection: Connection, account_id: str, table: str) -> int:
         )
     )
     return total or 0
+
+
+def value_count_key(table: str, column: str, value: object) -> str:
+    """The `resource` under which the entries whose `column` holds `value` are counted:
+    `allow_policies:verify_sender=true`, `block_senders:pattern_type=IP`."""
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return f"{table}:{column}={text}"

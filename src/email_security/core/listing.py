@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, get_a
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from sqlalchemy import String, asc, cast, desc, func, select
+from sqlalchemy import BigInteger, Integer, String, asc, bindparam, cast, desc, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from email_security.core.counts import entry_count
+from email_security.core.counts import EntryCount, entry_count, value_count_key
 from email_security.core.search import search_condition
+from email_security.kit.db import Database
+from email_security.kit.fastread import PreparedRead, driver_cursor
 from email_security.kit.fields import QueryBool, QueryText
 
 if TYPE_CHECKING:
@@ -38,23 +40,32 @@ class Filter:
     """A list query parameter: its type and the SQL condition a given value selects.
 
     `column` is set for an equality filter: the core gives the table an index for it
-    (unless the column is sorted on, whose index serves the filter as well).
+    (unless the column is sorted on, whose index serves the filter as well). `counted`:
+    database triggers keep the entries per value of it (`email_security.core.counts`), for
+    columns of a few values (flags, enums), so that its `total_count` needs no counting.
     """
 
     annotation: Any
     clause: Callable[[Any], ColumnElement[bool]]
     description: str = ""
     column: InstrumentedAttribute[Any] | None = None
+    counted: bool = False
 
 
-def equals(column: InstrumentedAttribute[Any], annotation: Any, description: str = "") -> Filter:
+def equals(
+    column: InstrumentedAttribute[Any],
+    annotation: Any,
+    description: str = "",
+    *,
+    counted: bool = False,
+) -> Filter:
     """Entries whose `column` equals the value."""
-    return Filter(annotation, lambda value: column == value, description, column)
+    return Filter(annotation, lambda value: column == value, description, column, counted)
 
 
 def flag(column: InstrumentedAttribute[Any]) -> Filter:
     """A boolean column, given as `true` or `false`."""
-    return equals(column, QueryBool)
+    return equals(column, QueryBool, counted=True)
 
 
 def exact_match(column: InstrumentedAttribute[Any]) -> Filter:
@@ -174,26 +185,138 @@ def conditions(
     return where, len(where) > 1
 
 
-def list_page(
-    connection: Connection, resource: Resource, account_id: str, query: ListQuery
-) -> Page:
-    model = resource.model
-    where, narrowed = conditions(resource, account_id, query, connection.dialect.name)
+def _order(resource: Resource, query: ListQuery) -> list[ColumnElement[Any]]:
+    """ORDER BY: the asked field, then id, which breaks ties so that pages never overlap or
+    skip entries."""
     order_field = getattr(query, "order", None) or DEFAULT_ORDER
     direction = desc if query.direction == "desc" else asc
     order = direction(resource.sorts[order_field])
     if order_field == LAST_HIT_ORDER:
         order = order.nulls_last()
+    return [order, direction(resource.model.id)]
+
+
+def _whole_result(query: ListQuery, rows: list[Any]) -> bool:
+    """Whether the page holds the whole result, so that counting it is not needed."""
+    return query.page == 1 and len(rows) < query.per_page
+
+
+class Lister:
+    """A resource's list pages.
+
+    Pages whose filters are equalities only, and no search, run as prepared reads
+    (`PreparedRead`), compiled once per order, direction and set of filters used: building
+    and executing statements through SQLAlchemy took most of such a page's time. The rest
+    (search, containment and custom filters) are built for each request.
+    """
+
+    def __init__(self, resource: Resource, database: Database) -> None:
+        self._resource = resource
+        self._database = database
+        self._pages: dict[tuple[str | None, str | None, tuple[str, ...]], PreparedRead] = {}
+        self._counts: dict[tuple[str, ...], PreparedRead] = {}
+        self._kept_count = PreparedRead(
+            database,
+            select(EntryCount.total).where(
+                EntryCount.account_id == bindparam("account_id"),
+                EntryCount.resource == bindparam("resource"),
+            ),
+        )
+
+    def page(self, account_id: str, query: ListQuery) -> Page:
+        used = self._equalities(query)
+        if used is None:
+            with self._database.read() as connection:
+                return list_page(connection, self._resource, account_id, query)
+        params = {name: getattr(query, name) for name in used}
+        params["account_id"] = account_id
+        page_read = self._page_read(query, used)
+        with driver_cursor(self._database, consistent=True) as cursor:
+            rows = page_read.rows(
+                cursor,
+                {**params, "limit": query.per_page, "offset": (query.page - 1) * query.per_page},
+            )
+            if _whole_result(query, rows):
+                total = len(rows)
+            elif (key := self._kept_key(query, used)) is not None:
+                kept = self._kept_count.rows(cursor, {"account_id": account_id, "resource": key})
+                total = kept[0].total if kept else 0
+            else:
+                total = self._count_read(used).rows(cursor, params)[0].total
+        return Page(rows=rows, total=total, page=query.page, per_page=query.per_page)
+
+    def _equalities(self, query: ListQuery) -> tuple[str, ...] | None:
+        """The names of the filters the query uses, or None when it needs the general path."""
+        if query.search:
+            return None
+        used = []
+        for name, flt in self._resource.filters.items():
+            if getattr(query, name, None) is None:
+                continue
+            if flt.column is None:
+                return None
+            used.append(name)
+        return tuple(used)
+
+    def _kept_key(self, query: ListQuery, used: tuple[str, ...]) -> str | None:
+        """Where `entry_counts` keeps this page's total: unfiltered, or one counted filter."""
+        table = self._resource.model.__tablename__
+        if not used:
+            return table
+        if len(used) == 1 and self._resource.filters[used[0]].counted:
+            column = self._resource.filters[used[0]].column
+            assert column is not None  # counted filters are equalities
+            return value_count_key(table, column.key, getattr(query, used[0]))
+        return None
+
+    def _where(self, used: tuple[str, ...]) -> list[ColumnElement[bool]]:
+        model = self._resource.model
+        where = [model.account_id == bindparam("account_id")]
+        for name in used:
+            column = self._resource.filters[name].column
+            assert column is not None  # _equalities says so
+            where.append(column == bindparam(name, type_=column.type))
+        return where
+
+    def _page_read(self, query: ListQuery, used: tuple[str, ...]) -> PreparedRead:
+        key = (getattr(query, "order", None), query.direction, used)
+        prepared = self._pages.get(key)
+        if prepared is None:
+            statement = (
+                self._resource.select_columns.where(*self._where(used))
+                .order_by(*_order(self._resource, query))
+                .limit(bindparam("limit", type_=Integer))
+                # page * per_page passes 2**31 before MAX_PAGE
+                .offset(bindparam("offset", type_=BigInteger))
+            )
+            prepared = self._pages[key] = PreparedRead(self._database, statement)
+        return prepared
+
+    def _count_read(self, used: tuple[str, ...]) -> PreparedRead:
+        prepared = self._counts.get(used)
+        if prepared is None:
+            model = self._resource.model
+            statement = select(func.count().label("total")).select_from(model)
+            prepared = PreparedRead(self._database, statement.where(*self._where(used)))
+            self._counts[used] = prepared
+        return prepared
+
+
+def list_page(
+    connection: Connection, resource: Resource, account_id: str, query: ListQuery
+) -> Page:
+    """Any list page, its statements built for the request."""
+    model = resource.model
+    where, narrowed = conditions(resource, account_id, query, connection.dialect.name)
     statement = (
         resource.select_columns.where(*where)
-        # id breaks ties so that pages never overlap or skip entries.
-        .order_by(order, direction(model.id))
+        .order_by(*_order(resource, query))
         .offset((query.page - 1) * query.per_page)
         .limit(query.per_page)
     )
     rows = list(connection.execute(statement))
-    if query.page == 1 and len(rows) < query.per_page:
-        total = len(rows)  # the whole result is on this page; no need to count
+    if _whole_result(query, rows):
+        total = len(rows)
     elif not narrowed:
         total = entry_count(connection, account_id, model.__tablename__)
     else:

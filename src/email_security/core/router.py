@@ -15,7 +15,7 @@ from email_security.auth.access import EditAccess, ReadAccess
 from email_security.core.batch import MAX_BATCH, DeletedId, IdRef, apply_batch, batch_models
 from email_security.core.exchange import EXCHANGE_SUBPATHS, add_exchange_routes
 from email_security.core.listing import (
-    list_page,
+    Lister,
     list_query_model,
     list_query_parser,
     query_parameters,
@@ -77,6 +77,7 @@ def resource_router(resource: Resource, database: Database, write: SettingsWrite
     """The resource's routes, bound to the database and to the account's write transaction
     (as arguments: a dependency would cost every request)."""
     service = ResourceService(resource, database)
+    lister = Lister(resource, database)
     router = APIRouter(prefix=f"/{resource.name}", tags=[resource.name], route_class=StrictRoute)
     title = resource.title
     plural = resource.name.replace("_", " ")
@@ -102,9 +103,8 @@ def resource_router(resource: Resource, database: Database, write: SettingsWrite
         principal: ReadAccess,
         query: Annotated[ListQuery, Depends(parse_list_query)],
     ) -> Response:
-        with database.read() as connection:
-            page = list_page(connection, resource, principal.account_id, query)
-            result = [resource.serialise_row(row) for row in page.rows]
+        page = lister.page(principal.account_id, query)
+        result = [resource.serialise_row(row) for row in page.rows]
         return envelope_response(result, result_info=page.result_info())
 
     @router.post(

@@ -108,7 +108,7 @@ resource = Resource(
     output=ImpersonationEntryOut,
     sorts={"name": ImpersonationEntry.name, "email": ImpersonationEntry.email},
     search=(ImpersonationEntry.name, ImpersonationEntry.email),
-    filters={"provenance": equals(ImpersonationEntry.provenance, Provenance)},
+    filters={"provenance": equals(ImpersonationEntry.provenance, Provenance, counted=True)},
     normalise=_normalise,
     batch_operations=NO_BATCH,
 )

@@ -43,7 +43,7 @@ class SenderPatternOut(SettingsOut):
 
 def sender_pattern_filters(model: Any) -> dict[str, Filter]:
     return {
-        "pattern_type": equals(model.pattern_type, PatternType),
+        "pattern_type": equals(model.pattern_type, PatternType, counted=True),
         "pattern": exact_match(model.pattern),
     }
 
