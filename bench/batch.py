@@ -1,12 +1,15 @@
 """Batch writes and bulk import.
 
-    python bench/batch.py [--repeat 5] [--import-size 1000000] [--databases sqlite,postgres]
+    python bench/batch.py [--repeat 5] [--import-size 1000000] [--import-at REVISION,...]
+                          [--databases sqlite,postgres]
 
 Against a real `email-security serve` process: one batch of 1,000 posts (allow policies),
 and one batch of 1,000 mixed operations (250 each of deletes, patches, puts and posts on
 an account holding the entries to change), each `--repeat` times, timed by the client.
 Then `email-security import` of `--import-size` entries from a JSON Lines file into a new
-account: wall-clock time and the peak resident memory of the import process.
+account: wall-clock time and the peak resident memory of the import process. With
+`--import-at 0005,head`, the import runs instead into a fresh database at each schema
+revision, in turn, `--import-rounds` times: what a migration's triggers cost an import.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import subprocess
 import time
 
 import httpx
-from harness import CLI, Target, run_each_database
+from harness import CLI, Target, run_each_database, sibling
 from listing import entry
 
 SETTINGS = "/client/v4/accounts/{account}/email-security/settings/allow_policies"
@@ -91,27 +94,37 @@ def measure_import(target: Target, size: int) -> tuple[float, float]:
 
 
 def run(target: Target, args: argparse.Namespace) -> None:
-    times = measure_batches(target, args)
     print(f"\n{target.label}: one batch request, seconds ({args.repeat} times)")
     print("| batch | median | min | max |")
     print("|---|---|---|---|")
-    for name, values in times.items():
+    for name, values in measure_batches(target, args).items() if args.repeat else ():
         print(
             f"| {name} | {statistics.median(values):.3f} | {min(values):.3f} | {max(values):.3f} |"
         )
-    if args.import_size:
-        seconds, peak_mb = measure_import(target, args.import_size)
-        print(
-            f"| import {args.import_size:,} entries (CLI) | {seconds:.1f} s "
-            f"({args.import_size / seconds:,.0f} entries/s) | peak RSS {peak_mb:.0f} MB | |"
-        )
+    if args.import_size and not args.import_at:
+        report_import(target.label, args.import_size, *measure_import(target, args.import_size))
+    for _ in range(args.import_rounds if args.import_at else 0):
+        for revision in args.import_at.split(","):
+            with sibling(target, revision) as fresh:
+                seconds, peak_mb = measure_import(fresh, args.import_size)
+            report_import(fresh.label, args.import_size, seconds, peak_mb)
     print(flush=True)
+
+
+def report_import(label: str, size: int, seconds: float, peak_mb: float) -> None:
+    print(
+        f"| import {size:,} entries (CLI), {label} | {seconds:.1f} s "
+        f"({size / seconds:,.0f} entries/s) | peak RSS {peak_mb:.0f} MB | |",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--import-size", type=int, default=1_000_000)
+    parser.add_argument("--import-at", default="", help="schema revisions to import into")
+    parser.add_argument("--import-rounds", type=int, default=2)
     run_each_database(parser, run)
 
 

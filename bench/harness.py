@@ -24,10 +24,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from alembic import command  # noqa: E402
 from tests.server_process import ServerProcess  # noqa: E402
 from tests.support import fresh_postgres_database  # noqa: E402
 
 from email_security.config import normalise_database_url  # noqa: E402
+from email_security.migrations import alembic_config, upgrade  # noqa: E402
 
 CLI = [sys.executable, "-m", "email_security"]
 DEFAULT_POSTGRES = os.environ.get(
@@ -59,6 +61,29 @@ class Target:
             yield process.start()
         finally:
             process.stop()
+
+
+@contextmanager
+def sibling(target: Target, revision: str) -> Iterator[Target]:
+    """A fresh database of the target's kind, its schema at `revision` but stamped as the
+    head so that the commands run on it (for the migrations that add triggers only, to
+    measure what they cost), removed afterwards."""
+    label = f"{target.label} at {revision}"
+
+    def migrate(url: str) -> None:
+        upgrade(url, revision)
+        command.stamp(alembic_config(url), "head")
+
+    if target.url.startswith("sqlite"):
+        folder = Path(tempfile.mkdtemp(dir=target.scratch))
+        url = f"sqlite:///{folder}/bench.db"
+        migrate(url)
+        yield Target(label, url, target.scratch)
+        shutil.rmtree(folder)
+        return
+    with fresh_postgres_database(target.url) as url:
+        migrate(url)
+        yield Target(label, url, target.scratch)
 
 
 def targets(postgres: str | None, which: str = "sqlite,postgres") -> Iterator[Target]:
