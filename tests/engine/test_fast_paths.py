@@ -1,7 +1,7 @@
 """The engine's shortcuts agree with the long way round, and compiled settings free cleanly.
 
 Each shortcut here skips a library call for the common case (IPv4 text, ASCII text, a body
-that fits in the limit), does its work in compiled code (the Public Suffix List look-up) or
+that fits in the limit, plain header fields), does its work in compiled code (the Public Suffix List look-up) or
 finds with str.find what a regex would (bare URLs); the long way is written out in the test
 or is the library itself, so that a shortcut accepting or mapping anything differently
 fails.
@@ -14,6 +14,8 @@ import ipaddress
 import re
 import unicodedata
 import weakref
+from email import policy
+from email.utils import getaddresses
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,6 +31,7 @@ from email_security.engine import (
     evaluate,
 )
 from email_security.engine._body import MAX_LINKS, read_body
+from email_security.engine._eml import plain_address, plain_text
 from email_security.engine._names import (
     _PROTOTYPES,
     _PSL,
@@ -275,3 +278,56 @@ def test_body_truncated_is_the_same_whether_the_text_is_read_or_not(
     assert read_body(plain, html, limit, False).truncated == with_text.truncated
     assert with_text.text is not None
     assert len(with_text.text) <= limit
+
+
+# Pieces of header sources: plain words and addresses, and everything that makes a source
+# other than plain (folding, encoded words, 8-bit and control characters, quoting,
+# comments, groups, lists).
+HEADER_PIECES = (
+    "Jane", "Doe", "o'neil", "x+y", "J.R.", "a@b.example", "jane.doe@mail.example",
+    "<a@b.example>", "<", ">", "@", ".", "..", ",", ";", ":", '"', '"Doe, J"', "\\",
+    "(comment)", "(", ")", "[1.2.3.4]", " ", "  ", "\t", "\r\n ", "\r\n\t", "\n", "\r",
+    "=?utf-8?q?caf=C3=A9?=", "=?", "?=", "\u00e9", "\x00", "\x7f", "\x0b", "\udce9",
+)  # fmt: skip
+header_sources = st.lists(st.sampled_from(HEADER_PIECES), max_size=12).map("".join) | st.text(
+    max_size=20
+)
+plain_sources = st.lists(
+    st.sampled_from(("Jane", "Doe", "x+y", "a@b.example", "<c.d@e.example>", " ", "\t", "\r\n ")),
+    max_size=8,
+).map("".join)
+
+
+def registry(name: str, raw: str) -> object:
+    """The header registry's object for a field's source, as EmailMessage.get gives it."""
+    return policy.default.header_fetch_parse(name, raw)
+
+
+@MANY
+@given(raw=header_sources | plain_sources)
+def test_plain_text_is_the_registrys_text(raw: str) -> None:
+    text = plain_text(raw)
+    if text is not None:
+        for name in ("Subject", "Received", "Authentication-Results", "Return-Path"):
+            assert text == str(registry(name, raw))
+
+
+@MANY
+@given(raw=header_sources | plain_sources)
+def test_plain_address_is_the_registrys_first_address(raw: str) -> None:
+    text = plain_text(raw)
+    address = plain_address(text) if text is not None else None
+    if address is not None:
+        for name in ("From", "Reply-To"):
+            first = next(a for a in registry(name, raw).addresses if "@" in a.addr_spec)  # type: ignore[attr-defined]
+            assert address == (first.display_name, first.addr_spec)
+        assert address[1] == getaddresses([text])[0][1]  # as Return-Path is read
+
+
+def test_plain_sources_take_the_plain_paths() -> None:
+    assert plain_text("Quarterly\r\n figures") == "Quarterly figures"
+    assert plain_address("Jane \t Doe <jane@mail.example>") == ("Jane Doe", "jane@mail.example")
+    assert plain_address("<jane@mail.example>") == ("", "jane@mail.example")
+    assert plain_text("caf\u00e9") is None
+    assert plain_text("=?utf-8?q?caf=C3=A9?=") is None
+    assert plain_address('"Doe, J" <jane@mail.example>') is None

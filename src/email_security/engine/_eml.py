@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Sequence
 from email import message_from_bytes, policy
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.message import Message as MimePart
 from email.utils import getaddresses
@@ -25,6 +24,21 @@ _BRACKETED_IP = re.compile(r"\[(?:IPv6:)?(?P<ip>[0-9A-Fa-f:.]+)\]")
 _BARE_IPV4 = re.compile(r"(?<![\d.])(?P<ip>(?:\d{1,3}\.){3}\d{1,3})(?![\d.])")
 _WITH = re.compile(r"\bwith\s+(?P<protocol>[A-Za-z0-9]+)", re.I)
 _TLS_NOTE = re.compile(r"\b(?:version=)?TLS\s?v?1[._]?[0-3]\b|\bcipher=", re.I)
+
+# Most header values are printable ASCII without encoded words: their text is their source
+# unfolded, and most address fields are a plain `Name <local@domain>`. Those are read here
+# (tests/engine/test_fast_paths.py holds them equal to the standard library's header
+# registry, which every other value goes through: it costs most of a message's parsing).
+_LINE_BREAK = re.compile(r"[\r\n]")
+_PLAIN_TEXT = re.compile(r"[\t\x20-\x7e]*")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
+_PLAIN_ADDRESS = re.compile(
+    rf"[ \t]*(?:(?:(?P<name>{_ATOM}(?:[ \t]+{_ATOM})*)[ \t]*)?<(?P<angle>{_ADDR_SPEC})>"
+    rf"|(?P<bare>{_ADDR_SPEC}))[ \t]*"
+)
+
+Address = tuple[str, str]  # (display name, addr-spec)
 
 
 class MessageError(ValueError):
@@ -64,13 +78,13 @@ def _parse(raw: bytes, recipients: Sequence[str]) -> Message:
     found_recipients = tuple(recipients) or _recipients(message)
     if not found_recipients:
         raise MessageError("no recipients: give them, or add To, Cc or Delivered-To")
-    hops = [_hop(str(value)) for value in message.get_all("Received", [])]
+    hops = [_hop(value) for value in _texts(message, "Received")]
     body, body_html = _body_parts(message)
     return Message(
         recipients=found_recipients,
         envelope_from=envelope_from,
-        header_from=header_from.addr_spec if header_from else None,
-        header_from_name=(header_from.display_name or None) if header_from else None,
+        header_from=header_from[1] if header_from else None,
+        header_from_name=(header_from[0] or None) if header_from else None,
         reply_to=_address_text(_first_address(message, "Reply-To")),
         helo=hops[0][2] if hops else None,
         auth=_authentication_results(message),
@@ -82,7 +96,50 @@ def _parse(raw: bytes, recipients: Sequence[str]) -> Message:
     )
 
 
+def _raw_values(message: EmailMessage, name: str) -> list[str]:
+    """The source of every field called `name`, in order."""
+    lower = name.lower()
+    return [value for field, value in message.raw_items() if field.lower() == lower]
+
+
+def plain_text(raw: str) -> str | None:
+    """A field's text as the header registry gives it, when its source is plain (printable
+    ASCII, no encoded word): the source unfolded. None for any other source."""
+    text = _LINE_BREAK.sub("", raw)
+    if "=?" in text or not _PLAIN_TEXT.fullmatch(text):
+        return None
+    return text
+
+
+def plain_address(text: str) -> Address | None:
+    """The address of a plain one-address field text (`local@domain`, `<local@domain>` or
+    `Display Name <local@domain>` of atoms), as the header registry reads it; else None."""
+    match = _PLAIN_ADDRESS.fullmatch(text)
+    if match is None:
+        return None
+    name = match.group("name")
+    return (" ".join(name.split()) if name else ""), match.group("angle") or match.group("bare")
+
+
+def _texts(message: EmailMessage, name: str) -> list[str]:
+    """The text of every field called `name`, decoded as the header registry decodes it."""
+    texts = []
+    for raw in _raw_values(message, name):
+        text = plain_text(raw)
+        texts.append(str(message.policy.header_fetch_parse(name, raw)) if text is None else text)
+    return texts
+
+
 def _first_address(message: EmailMessage, name: str) -> Address | None:
+    raw = next(iter(_raw_values(message, name)), None)
+    if raw is None:
+        return None
+    text = plain_text(raw)
+    found = plain_address(text) if text is not None else None
+    return found if found is not None else _registry_address(message, name)
+
+
+def _registry_address(message: EmailMessage, name: str) -> Address | None:
     try:
         header = message.get(name)
         addresses = getattr(header, "addresses", ()) if header is not None else ()
@@ -90,24 +147,27 @@ def _first_address(message: EmailMessage, name: str) -> Address | None:
         addresses = ()
     for address in addresses:
         if address.addr_spec and "@" in address.addr_spec:
-            return address
+            return address.display_name, address.addr_spec
     raw = message.get(name)
     if raw is not None:  # fall back to the lenient classic parser
         for display_name, addr in getaddresses([str(raw)]):
             if "@" in addr:
-                return Address(display_name=display_name, addr_spec=addr)
+                return display_name, addr
     return None
 
 
 def _address_text(address: Address | None) -> str | None:
-    return address.addr_spec if address else None
+    return address[1] if address else None
 
 
 def _return_path(message: EmailMessage) -> str | None:
-    value = message.get("Return-Path")
-    if value is None:
+    texts = _texts(message, "Return-Path")
+    if not texts:
         return None
-    addresses = getaddresses([str(value)])
+    plain = plain_address(texts[0])
+    if plain is not None:
+        return plain[1]
+    addresses = getaddresses(texts[:1])
     address = addresses[0][1] if addresses else ""
     return address if "@" in address else None  # "<>" is the null sender of bounces
 
@@ -157,8 +217,8 @@ def _first_ip(text: str) -> str | None:
 def _subject(message: EmailMessage) -> str | None:
     """The Subject, RFC 2047 encoded words decoded; as written when it cannot be decoded."""
     try:
-        value = message.get("Subject")
-        return None if value is None else str(value)
+        texts = _texts(message, "Subject")
+        return texts[0] if texts else None
     except Exception:  # the header parser fails in many ways on hostile input
         raw = next((v for name, v in message.raw_items() if name.lower() == "subject"), None)
         return None if raw is None else " ".join(str(raw).split())
@@ -215,9 +275,7 @@ def _decoded(part: MimePart) -> str:
 
 def _authentication_results(message: EmailMessage) -> AuthResults:
     """The topmost Authentication-Results: the one our own receiving server added."""
-    return authentication_results(
-        str(value) for value in message.get_all("Authentication-Results", [])
-    )
+    return authentication_results(_texts(message, "Authentication-Results"))
 
 
 def authentication_results(
