@@ -217,6 +217,20 @@ def test_content_policy_on_the_subject_holds_the_message(flow: Flow) -> None:
     flow.postfix.sink.wait_for(carl)  # the policy reads subjects only
 
 
+def test_content_policy_on_the_body_holds_the_message(flow: Flow) -> None:
+    """The milter reads bodies only while some content policy does: this one does."""
+    flow.add("content_policies", factories.content_policy(targets=["BODY"]))
+    flow.start()
+    bob, carl = flow.address("bob"), flow.address("carl")
+    with flow.postfix.smtp() as client:
+        flagged = message("ap@vendor.example", [bob], body="Your invoice\n  OVERDUE: pay now.\n")
+        assert send(client, "ap@vendor.example", [bob], flagged)[0] == 250
+        clean = message("ap@vendor.example", [carl], subject="invoice overdue")
+        assert send(client, "ap@vendor.example", [carl], clean)[0] == 250
+    assert len(flow.postfix.held_for(bob)) == 1
+    flow.postfix.sink.wait_for(carl)
+
+
 def test_a_block_added_through_the_api_applies_to_the_next_message(flow: Flow) -> None:
     flow.start()
     before, after = flow.address("before"), flow.address("after")

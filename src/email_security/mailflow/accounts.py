@@ -93,6 +93,11 @@ class MailAccounts:
         for account_id in self.account_ids:
             self.compiled(account_id)
 
+    def read_bodies(self) -> bool:
+        """Whether a message's body can change a verdict: some account has a content policy
+        that reads bodies."""
+        return any(self.compiled(account_id).body_policies for account_id in self.account_ids)
+
     def evaluate(self, message: engine.Message) -> list[Evaluated]:
         """Every recipient's verdict, in the message's order, each under the account one of
         whose protected domains covers it, else under the first account."""

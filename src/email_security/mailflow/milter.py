@@ -180,10 +180,12 @@ class SettingsMilter(Milter.Base):
 
     def _message(self, transaction: _Transaction, queue_id: str) -> engine.Message:
         """The engine's message: headers and body read by the engine's own parser, the
-        envelope, client and TLS as the MTA saw them, and only trusted A-R headers."""
+        envelope, client and TLS as the MTA saw them, and only trusted A-R headers. The body
+        is left out when no content policy reads bodies: it would change nothing."""
         recipients = tuple(dict.fromkeys(filter(None, map(_address, transaction.recipients))))
+        body = transaction.body if self.config.accounts.read_bodies() else []
         try:
-            parsed = engine.parse_message(_raw(transaction), recipients)
+            parsed = engine.parse_message(_raw(transaction, body), recipients)
         except engine.MessageError as exc:
             log.warning(
                 "%s: headers unreadable (%s); the envelope alone is evaluated", queue_id, exc
@@ -221,7 +223,7 @@ def _ip(text: str) -> str | None:
         return None
 
 
-def _raw(transaction: _Transaction) -> bytes:
+def _raw(transaction: _Transaction, body: list[bytes]) -> bytes:
     lines = [
         f"{name}: {value}".encode("utf-8", "surrogateescape") for name, value in transaction.headers
     ]
@@ -231,7 +233,7 @@ def _raw(transaction: _Transaction) -> bytes:
         lines.insert(
             0, f"Return-Path: <{transaction.envelope_from}>".encode("utf-8", "surrogateescape")
         )
-    return b"\r\n".join(lines) + b"\r\n\r\n" + b"".join(transaction.body)
+    return b"\r\n".join(lines) + b"\r\n\r\n" + b"".join(body)
 
 
 def serve_milter(listen: str, config: MilterConfig) -> None:
