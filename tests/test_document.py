@@ -1,10 +1,12 @@
 """The OpenAPI document states what validation accepts: the text patterns it gives agree with
-the validators on every code point, and bounds are exact integers."""
+the validators on every code point, and bounds are exact integers. Text refuses exactly the
+characters Unicode calls controls, bar line breaks."""
 
 from __future__ import annotations
 
 import re
 import sys
+import unicodedata
 from typing import Any
 
 import pytest
@@ -51,6 +53,19 @@ def test_the_documented_pattern_agrees_with_validation_on_every_code_point(
         != accepted(adapter, value)
     ]
     assert disagreements == []
+
+
+def test_text_refuses_the_control_characters_and_names_the_first() -> None:
+    adapter: TypeAdapter[Any] = TypeAdapter(Text)
+    refused = [
+        code
+        for code in range(sys.maxunicode + 1)
+        if not 0xD800 <= code <= 0xDFFF and not accepted(adapter, f"a{chr(code)}b")
+    ]
+    controls = [c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cc"]
+    assert refused == [code for code in controls if chr(code) not in "\t\n\r"]
+    with pytest.raises(ValidationError, match=r"found U\+0001\)"):
+        adapter.validate_python("ok\x01 then \x00")
 
 
 def test_bounds_are_written_as_exact_integers(client: Any) -> None:
