@@ -161,6 +161,25 @@ def test_recipient_dropped_by_its_domain_while_the_other_is_delivered(flow: Flow
     assert flow.postfix.held_for(dropped) == []
 
 
+def test_the_milter_judges_by_the_client_address_postfix_saw(flow: Flow) -> None:
+    """The session's XCLIENT address is the client IP: an allow policy for it matches."""
+    policy = flow.add(
+        "allow_policies",
+        factories.allow_policy(pattern="203.0.113.7", pattern_type="IP", verify_sender=False),
+    )
+    flow.start()
+    known, other = flow.address("known"), flow.address("other")
+    for recipient, client_ip in ((known, "203.0.113.7"), (other, "203.0.113.8")):
+        with flow.postfix.smtp(client_ip) as client:
+            content = message("a@b.example", [recipient])
+            code, reply = send(client, "bounces@mailer.example", [recipient], content)
+        assert code == 250, reply
+    (verdict,) = flow.postfix.sink.wait_for(known).headers(HEADER)
+    assert f"matched=allow_policies/{policy['id']}" in verdict
+    (verdict,) = flow.postfix.sink.wait_for(other).headers(HEADER)
+    assert "matched=" not in verdict
+
+
 def test_every_recipient_dropped_is_refused_with_550_naming_no_entry(flow: Flow) -> None:
     domain = flow.add(
         "domains", factories.protected_domain("ours.example", drop_dispositions=["SPOOF"])

@@ -12,9 +12,7 @@ import ipaddress
 import logging
 import re
 import signal
-import socket
 from dataclasses import dataclass
-from typing import Any
 
 import Milter
 
@@ -38,6 +36,8 @@ log = logging.getLogger("email_security.mailflow")
 MAX_HEADER_BYTES = 1024 * 1024
 BODY_BYTES_PER_TEXT_CHARACTER = 4
 MTA_TIMEOUT_SECONDS = 600
+# What the end of the message reads: the queue id, the client and TLS as the MTA saw them.
+END_OF_MESSAGE_MACROS = "i {client_addr} {tls_version} {cipher}"
 
 
 @dataclass(frozen=True)
@@ -64,24 +64,21 @@ class _Transaction:
 
 class SettingsMilter(Milter.Base):
     """One MTA connection. Every step but the end of the message is `noreply`: the MTA sends
-    them without waiting for an answer, which only the end of the message has."""
+    them without waiting for an answer, which only the end of the message has. Connect and
+    HELO are not asked for at all (each step is a thread switch into Python): the client's
+    address and TLS come as macros with the end of the message, and the engine decides
+    nothing by the HELO name."""
 
     def __init__(self, config: MilterConfig) -> None:
         self.config = config
-        self.client_ip: str | None = None
-        self.helo: str | None = None
         self.transaction: _Transaction | None = None
 
-    @Milter.noreply
-    def connect(self, hostname: str, family: int, hostaddr: Any) -> int:
-        if family in (socket.AF_INET, socket.AF_INET6) and hostaddr:
-            self.client_ip = _ip(hostaddr[0])
-        return Milter.CONTINUE
-
-    @Milter.noreply
-    def hello(self, hostname: str) -> int:
-        self.helo = hostname
-        return Milter.CONTINUE
+    def negotiate(self, opts: list[int]) -> int:
+        answer: int = super().negotiate(opts)
+        if answer == Milter.CONTINUE and opts[0] & Milter.SETSYMLIST:
+            # Set here: pymilter's @symlist hands libmilter bytes where it takes text.
+            self._ctx.setsymlist(Milter.M_EOM, END_OF_MESSAGE_MACROS)
+        return answer
 
     @Milter.noreply
     def envfrom(self, sender: str, *parameters: str) -> int:
@@ -195,8 +192,8 @@ class SettingsMilter(Milter.Base):
         return dataclasses.replace(
             parsed,
             envelope_from=transaction.envelope_from,
-            client_ip=self.client_ip,
-            helo=self.helo,
+            client_ip=_ip(self.getsymval("{client_addr}") or ""),
+            helo=None,
             tls=bool(self.getsymval("{tls_version}") or self.getsymval("{cipher}")),
             auth=engine.authentication_results(results, self.config.trusted_authserv_ids),
             received_ips=(),
