@@ -438,6 +438,19 @@ def test_without_subject_it_is_none() -> None:
     assert parse_message(eml(FROM, TO)).subject is None
 
 
+def test_the_first_subject_and_return_path_count_whatever_follows() -> None:
+    raw = eml(
+        "Return-Path: <first@sender.example>",
+        "Return-Path: =?x-unknown?q?=ZZ?= <\u00e9@",
+        FROM,
+        TO,
+        "Subject: Two  spaces",
+        "Subject: =?utf-8?b?broken?=",
+    )
+    message = parse_message(raw)
+    assert (message.subject, message.envelope_from) == ("Two  spaces", "first@sender.example")
+
+
 @pytest.mark.parametrize(
     ("mime", "body"),
     [

@@ -123,11 +123,12 @@ def plain_address(text: str) -> Address | None:
 
 def _texts(message: EmailMessage, name: str) -> list[str]:
     """The text of every field called `name`, decoded as the header registry decodes it."""
-    texts = []
-    for raw in _raw_values(message, name):
-        text = plain_text(raw)
-        texts.append(str(message.policy.header_fetch_parse(name, raw)) if text is None else text)
-    return texts
+    return [_text(message, name, raw) for raw in _raw_values(message, name)]
+
+
+def _text(message: EmailMessage, name: str, raw: str) -> str:
+    text = plain_text(raw)
+    return str(message.policy.header_fetch_parse(name, raw)) if text is None else text
 
 
 def _first_address(message: EmailMessage, name: str) -> Address | None:
@@ -161,13 +162,14 @@ def _address_text(address: Address | None) -> str | None:
 
 
 def _return_path(message: EmailMessage) -> str | None:
-    texts = _texts(message, "Return-Path")
-    if not texts:
+    raw = next(iter(_raw_values(message, "Return-Path")), None)
+    if raw is None:
         return None
-    plain = plain_address(texts[0])
+    text = _text(message, "Return-Path", raw)
+    plain = plain_address(text)
     if plain is not None:
         return plain[1]
-    addresses = getaddresses(texts[:1])
+    addresses = getaddresses([text])
     address = addresses[0][1] if addresses else ""
     return address if "@" in address else None  # "<>" is the null sender of bounces
 
@@ -216,12 +218,13 @@ def _first_ip(text: str) -> str | None:
 
 def _subject(message: EmailMessage) -> str | None:
     """The Subject, RFC 2047 encoded words decoded; as written when it cannot be decoded."""
+    raw = next(iter(_raw_values(message, "Subject")), None)
+    if raw is None:
+        return None
     try:
-        texts = _texts(message, "Subject")
-        return texts[0] if texts else None
+        return _text(message, "Subject", raw)
     except Exception:  # the header parser fails in many ways on hostile input
-        raw = next((v for name, v in message.raw_items() if name.lower() == "subject"), None)
-        return None if raw is None else " ".join(str(raw).split())
+        return " ".join(str(raw).split())
 
 
 def _body_parts(message: EmailMessage) -> tuple[str | None, str | None]:
