@@ -1,10 +1,10 @@
 """The engine's shortcuts agree with the long way round, and compiled settings free cleanly.
 
 Each shortcut here skips a library call for the common case (IPv4 text, ASCII text, a body
-that fits in the limit, plain header fields), does its work in compiled code (the Public Suffix List look-up) or
-finds with str.find what a regex would (bare URLs); the long way is written out in the test
-or is the library itself, so that a shortcut accepting or mapping anything differently
-fails.
+that fits in the limit, plain header fields), does its work in compiled code (the Public
+Suffix List look-up) or finds with str.find what a regex would (bare URLs); the long way is
+written out in the test or is the library itself, so that a shortcut accepting or mapping
+anything differently fails.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import unicodedata
 import weakref
 from email import policy
 from email.utils import getaddresses
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -298,7 +299,7 @@ plain_sources = st.lists(
 ).map("".join)
 
 
-def registry(name: str, raw: str) -> object:
+def registry(name: str, raw: str) -> Any:
     """The header registry's object for a field's source, as EmailMessage.get gives it."""
     return policy.default.header_fetch_parse(name, raw)
 
@@ -319,7 +320,7 @@ def test_plain_address_is_the_registrys_first_address(raw: str) -> None:
     address = plain_address(text) if text is not None else None
     if address is not None:
         for name in ("From", "Reply-To"):
-            first = next(a for a in registry(name, raw).addresses if "@" in a.addr_spec)  # type: ignore[attr-defined]
+            first = next(a for a in registry(name, raw).addresses if "@" in a.addr_spec)
             assert address == (first.display_name, first.addr_spec)
         assert address[1] == getaddresses([text])[0][1]  # as Return-Path is read
 
