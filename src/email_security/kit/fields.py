@@ -86,9 +86,10 @@ def _char_class(refused: set[str]) -> str:
 # Unicode has no control or space character past the BMP (a test checks every code point).
 _CONTROLS = {chr(code) for code in range(0x10000) if _is_control(chr(code))}
 _SPACES = {chr(code) for code in range(0x10000) if chr(code).isspace()}
-_TEXT_CHAR = _char_class(_CONTROLS - set(LINE_BREAKS))
+_REFUSED_IN_TEXT_CHARS = _CONTROLS - set(LINE_BREAKS)
+_TEXT_CHAR = _char_class(_REFUSED_IN_TEXT_CHARS)
 # One search rather than a category look-up per character: an import reads millions.
-_REFUSED_IN_TEXT = re.compile("[" + re.escape("".join(sorted(_CONTROLS - set(LINE_BREAKS)))) + "]")
+_REFUSED_IN_TEXT = re.compile("[" + re.escape("".join(sorted(_REFUSED_IN_TEXT_CHARS))) + "]")
 _LINE_CHAR = _char_class(_CONTROLS)
 _VISIBLE_CHAR = _char_class(_CONTROLS | _SPACES)
 # What _printable, _single_line and _not_blank let through.
